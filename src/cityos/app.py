@@ -1,0 +1,114 @@
+"""The FastAPI application: the routers each layer exposes, one error mapping, ``/health``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+import cityos
+from cityos.core.errors import (
+    BadRequestData,
+    CityOSError,
+    InternalError,
+    MethodNotAllowed,
+    ResourceNotFound,
+)
+from cityos.core.logging import get_logger
+from cityos.core.settings import Settings, load_settings
+from cityos.hub.backends import open_hub
+from cityos.hub.broker import Hub
+from cityos.hub.http import batch, discovery, entities
+from cityos.hub.http.negotiation import OrjsonResponse
+
+log = get_logger(__name__)
+
+
+def problem_response(exc: CityOSError, request: Request) -> Response:
+    """Render an error as RFC 7807 problem details (``application/json`` on NGSI-LD paths)."""
+    body = exc.to_problem()
+    ngsi = request.url.path.startswith("/ngsi-ld/")
+    response = OrjsonResponse(body, status_code=exc.status)
+    if not ngsi:
+        response.headers["content-type"] = "application/problem+json"
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error, expected or not, to problem details."""
+
+    @app.exception_handler(CityOSError)
+    async def _cityos_error(request: Request, exc: CityOSError) -> Response:
+        if exc.status >= 500:
+            log.warning("request failed", extra={"path": request.url.path, "detail": exc.detail})
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        detail = f"{where}: {first.get('msg', 'invalid request')}"
+        return problem_response(BadRequestData(detail), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        error: CityOSError
+        if exc.status_code == 404:
+            error = ResourceNotFound(f"no resource at {request.url.path}")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        else:
+            error = BadRequestData(str(exc.detail))
+            error.status = exc.status_code
+        return problem_response(error, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", extra={"path": request.url.path})
+        return problem_response(InternalError(f"internal error: {type(exc).__name__}"), request)
+
+
+def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
+    """Build the application. A hub passed in is left open on shutdown; one built here is closed."""
+    settings = settings or load_settings()
+    owned = hub is None
+    the_hub = hub if hub is not None else open_hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            the_hub.storage.close()
+
+    app = FastAPI(
+        title="CityOS",
+        version=cityos.__version__,
+        summary="Urban data operating system: NGSI-LD context broker and city services.",
+        lifespan=lifespan,
+    )
+    app.state.hub = the_hub
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(entities.router)
+    app.include_router(batch.router)
+    app.include_router(discovery.router)
+    from cityos.hub.api_contexts import contexts_router
+
+    app.include_router(contexts_router(lambda: the_hub.resolver))
+
+    @app.get("/health", tags=["Operations"], summary="Liveness and storage check")
+    def health() -> dict[str, Any]:
+        tenants = the_hub.storage.tenants()
+        return {
+            "status": "ok",
+            "version": cityos.__version__,
+            "storage": type(the_hub.storage).__name__,
+            "tenants": len(tenants),
+        }
+
+    return app

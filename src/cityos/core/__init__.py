@@ -1,0 +1,1 @@
+"""Core: settings, logging, errors and small shared helpers used by every layer."""

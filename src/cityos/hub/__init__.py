@@ -1,0 +1,1 @@
+"""The NGSI-LD context broker: the operating system of the city."""

@@ -1,0 +1,630 @@
+"""The hub's Python API: NGSI-LD entity operations with the same semantics as the HTTP API.
+
+Services running in-process use :class:`Hub` directly; the HTTP routers are thin adapters over it.
+Every operation takes the request's :class:`~cityos.hub.jsonld_context.ActiveContext` (``ctx``) and
+tenant (``""`` is the default tenant).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pluggy
+
+from cityos.core.errors import (
+    AlreadyExists,
+    BadRequestData,
+    CityOSError,
+    NonexistentTenant,
+    ResourceNotFound,
+    TooManyResults,
+)
+from cityos.core.settings import Settings
+from cityos.core.timeutil import now_iso
+from cityos.hub import attribute_ops as ops
+from cityos.hub.geo import GeoQuery
+from cityos.hub.hookspecs import plugin_manager
+from cityos.hub.jsonld_context import ActiveContext, ContextResolver
+from cityos.hub.model import (
+    Entity,
+    check_entity_id,
+    check_name,
+    expand_types,
+    parse_attribute,
+    parse_attributes,
+    parse_entity,
+)
+from cityos.hub.query_language import parse_q
+from cityos.hub.representation import RenderOptions, render_entity
+from cityos.hub.storage.base import (
+    DEFAULT_TENANT,
+    EntityFilter,
+    EntitySelector,
+    QueryPage,
+    Storage,
+)
+from cityos.hub.type_selection import parse_type_selection
+
+UpsertMode = Literal["replace", "update"]
+
+
+@dataclass
+class Change:
+    """One committed change, passed to ``hub_after_commit`` hooks."""
+
+    kind: Literal["create", "update", "delete"]
+    entity_id: str
+    before: Entity | None
+    after: Entity | None
+
+
+@dataclass
+class UpdateResult:
+    """Outcome of an attribute append/update (§5.2.18): names updated and not updated."""
+
+    updated: list[str] = field(default_factory=list)
+    not_updated: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    """Outcome of a batch operation (§5.2.16): ids that succeeded and per-entity errors."""
+
+    success: list[str] = field(default_factory=list)
+    errors: list[tuple[str, CityOSError]] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EntityQuery:
+    """The parameters of a query (§5.7.2), as written by the client (names not yet expanded)."""
+
+    type: str | None = None
+    ids: Sequence[str] | None = None
+    id_pattern: str | None = None
+    attrs: Sequence[str] | None = None
+    q: str | None = None
+    geo: GeoQuery | None = None
+    limit: int | None = None
+    offset: int = 0
+    count: bool = False
+    local: bool = False
+    entities: Sequence[Any] | None = None
+
+
+class Hub:
+    """The NGSI-LD context broker over one storage backend."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        resolver: ContextResolver,
+        settings: Settings,
+        plugins: pluggy.PluginManager | None = None,
+    ) -> None:
+        self.storage = storage
+        self.resolver = resolver
+        self.settings = settings
+        self.plugins = plugins if plugins is not None else plugin_manager()
+
+    # -- contexts and tenants -----------------------------------------------------------------
+    def context(self, value: Any = None) -> ActiveContext:
+        """The active context for a request's @context (None: the core context only)."""
+        return self.resolver.resolve(value)
+
+    def read_tenant(self, tenant: str | None) -> str:
+        """Check a tenant named on a read: the default always exists, others must (§5.5.13)."""
+        name = tenant or DEFAULT_TENANT
+        if name != DEFAULT_TENANT and not self.storage.tenant_exists(name):
+            raise NonexistentTenant(f"tenant {name!r} does not exist")
+        return name
+
+    # -- single-entity operations -------------------------------------------------------------
+    def create_entity(self, body: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT) -> str:
+        """Create an entity (§5.6.1); AlreadyExists if the id is taken. Returns the id."""
+        entity = parse_entity(body, ctx.expand_term, now=now_iso())
+        self._validate(entity, tenant, "create")
+        with self.storage.transaction(tenant) as tx:
+            if tx.get([entity.id]):
+                raise AlreadyExists(f"entity {entity.id} already exists", instance=entity.id)
+            tx.insert([entity])
+        self._committed(tenant, [Change("create", entity.id, None, entity)])
+        return entity.id
+
+    def get_entity(self, entity_id: str, tenant: str = DEFAULT_TENANT) -> Entity:
+        """The stored entity; ResourceNotFound if absent."""
+        check_entity_id(entity_id)
+        found = self.storage.get_entities(self.read_tenant(tenant), [entity_id]).get(entity_id)
+        if found is None:
+            raise ResourceNotFound(f"entity {entity_id} not found", instance=entity_id)
+        return self._filtered([found], tenant)[0] if self._has_filters() else found
+
+    def retrieve(
+        self,
+        entity_id: str,
+        ctx: ActiveContext,
+        tenant: str = DEFAULT_TENANT,
+        options: RenderOptions | None = None,
+    ) -> dict[str, Any]:
+        """Retrieve an entity rendered for the client (§5.7.1)."""
+        return render_entity(
+            self.get_entity(entity_id, tenant), ctx.compact_iri, options or RenderOptions()
+        )
+
+    def replace_entity(
+        self, entity_id: str, body: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT
+    ) -> None:
+        """Replace every attribute (and the type, if given) of an entity (§5.6.18)."""
+        check_entity_id(entity_id)
+        now = now_iso()
+        new = parse_entity(
+            body,
+            ctx.expand_term,
+            now=now,
+            require_id=False,
+            require_type=False,
+            entity_id=entity_id,
+        )
+
+        def change(old: Entity) -> Entity:
+            new.types = new.types or old.types
+            new.scope = new.scope if new.scope is not None else old.scope
+            new.created_at = old.created_at
+            return new
+
+        self._modify(entity_id, tenant, "replace", change)
+
+    def merge_entity(
+        self, entity_id: str, body: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT
+    ) -> None:
+        """Merge-patch an entity (§5.6.17): attributes merge, ``urn:ngsi-ld:null`` deletes."""
+        check_entity_id(entity_id)
+        now = now_iso()
+        if not isinstance(body, dict):
+            raise BadRequestData("the payload must be a JSON object")
+        patch = parse_entity(
+            body,
+            ctx.expand_term,
+            now=now,
+            require_id=False,
+            require_type=False,
+            entity_id=entity_id,
+        )
+        patch.attrs = parse_attributes(body, ctx.expand_term, now=now, allow_null=True)
+
+        def change(entity: Entity) -> Entity:
+            for t in patch.types:
+                if t not in entity.types:
+                    entity.types.append(t)
+            if patch.scope is not None:
+                entity.scope = patch.scope
+            for iri, instances in patch.attrs.items():
+                if instances[0].get("type") == "Null":
+                    ops.delete_instances(entity, iri, delete_all=True)
+                else:
+                    ops.put_instances(entity, iri, instances, mode="merge", now=now)
+            return entity
+
+        self._modify(entity_id, tenant, "merge", change)
+
+    def delete_entity(self, entity_id: str, tenant: str = DEFAULT_TENANT) -> None:
+        """Delete an entity (§5.6.6)."""
+        check_entity_id(entity_id)
+        name = self.read_tenant(tenant)
+        with self.storage.transaction(name) as tx:
+            old = tx.get([entity_id]).get(entity_id)
+            if old is None:
+                raise ResourceNotFound(f"entity {entity_id} not found", instance=entity_id)
+            tx.delete([entity_id])
+        self._committed(name, [Change("delete", entity_id, old, None)])
+
+    # -- attribute operations -----------------------------------------------------------------
+    def append_attrs(
+        self,
+        entity_id: str,
+        body: Any,
+        ctx: ActiveContext,
+        tenant: str = DEFAULT_TENANT,
+        *,
+        no_overwrite: bool = False,
+    ) -> UpdateResult:
+        """Append attributes (§5.6.3); with ``no_overwrite`` existing ones are kept."""
+        return self._attrs_write(
+            entity_id, body, ctx, tenant, "keep" if no_overwrite else "replace"
+        )
+
+    def update_attrs(
+        self, entity_id: str, body: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT
+    ) -> UpdateResult:
+        """Update existing attributes (§5.6.2); the others are reported as not updated."""
+        return self._attrs_write(entity_id, body, ctx, tenant, "existing")
+
+    def _attrs_write(
+        self, entity_id: str, body: Any, ctx: ActiveContext, tenant: str, mode: str
+    ) -> UpdateResult:
+        check_entity_id(entity_id)
+        if not isinstance(body, dict):
+            raise BadRequestData("the payload must be a JSON object of attributes")
+        now = now_iso()
+        if "id" in body and body["id"] != entity_id:
+            raise BadRequestData(f"the id in the payload differs from the URL ({entity_id})")
+        new_types = expand_types(body["type"], ctx.expand_term) if "type" in body else []
+        attrs = parse_attributes(body, ctx.expand_term, now=now)
+        if not attrs and not new_types:
+            raise BadRequestData("the payload has no attributes")
+        result = UpdateResult()
+
+        def change(entity: Entity) -> Entity:
+            for t in new_types:
+                if t not in entity.types:
+                    entity.types.append(t)
+            for iri, instances in attrs.items():
+                name = ctx.compact_iri(iri)
+                skipped = ops.put_instances(entity, iri, instances, mode=mode, now=now)
+                if len(skipped) < len(instances):
+                    result.updated.append(name)
+                if skipped:
+                    reason = (
+                        "attribute already exists and noOverwrite was given"
+                        if mode == "keep"
+                        else "attribute does not exist"
+                    )
+                    result.not_updated.append({"attributeName": name, "reason": reason})
+            return entity
+
+        self._modify(entity_id, tenant, "update" if mode == "existing" else "append", change)
+        return result
+
+    def update_attr(
+        self,
+        entity_id: str,
+        attr: str,
+        body: Any,
+        ctx: ActiveContext,
+        tenant: str = DEFAULT_TENANT,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Partial attribute update (§5.6.4), or replace the attribute (§5.6.19) if ``replace``."""
+        check_entity_id(entity_id)
+        check_name(attr)
+        if not isinstance(body, dict):
+            raise BadRequestData("the payload must be a JSON object (one attribute)")
+        now = now_iso()
+        iri = ctx.expand_term(attr)
+        fragment = dict(body)
+        if (
+            not replace
+            and "type" not in fragment
+            and not any(
+                k in fragment
+                for k in ("value", "object", "languageMap", "valueList", "vocab", "json")
+            )
+        ):
+            raise BadRequestData(f"the update of {attr!r} carries no value")
+        instances = parse_attribute(fragment, ctx.expand_term, name=attr, now=now)
+
+        def change(entity: Entity) -> Entity:
+            existing = entity.attrs.get(iri, [])
+            for instance in instances:
+                index = ops.find_instance(existing, ops.dataset_of(instance))
+                if index is None:
+                    raise ResourceNotFound(
+                        f"attribute {attr!r} (datasetId {ops.dataset_of(instance)}) not found "
+                        f"in entity {entity_id}",
+                        instance=entity_id,
+                    )
+                old = existing[index]
+                if not replace and "type" not in body:
+                    instance["type"] = old["type"]
+                stamped = dict(instance, modifiedAt=now)
+                existing[index] = (
+                    ops.replace_instance(old, stamped)
+                    if replace
+                    else ops.merge_instance(old, stamped)
+                )
+            return entity
+
+        self._modify(entity_id, tenant, "update", change)
+
+    def delete_attr(
+        self,
+        entity_id: str,
+        attr: str,
+        ctx: ActiveContext,
+        tenant: str = DEFAULT_TENANT,
+        *,
+        dataset_id: str | None = None,
+        delete_all: bool = False,
+    ) -> None:
+        """Delete an attribute instance, or all instances with ``delete_all`` (§5.6.5)."""
+        check_entity_id(entity_id)
+        check_name(attr)
+        if dataset_id is not None:
+            check_entity_id(dataset_id, where="datasetId")
+        iri = ctx.expand_term(attr)
+
+        def change(entity: Entity) -> Entity:
+            if not ops.delete_instances(entity, iri, dataset_id=dataset_id, delete_all=delete_all):
+                raise ResourceNotFound(
+                    f"attribute {attr!r} not found in entity {entity_id}", instance=entity_id
+                )
+            return entity
+
+        self._modify(entity_id, tenant, "update", change)
+
+    # -- queries ------------------------------------------------------------------------------
+    def entity_filter(self, query: EntityQuery, ctx: ActiveContext) -> EntityFilter:
+        """Validate a query and expand its names into a storage filter."""
+        ids = None
+        if query.ids is not None:
+            ids = tuple(check_entity_id(i) for i in query.ids)
+        if query.id_pattern is not None:
+            try:
+                re.compile(query.id_pattern)
+            except re.error as exc:
+                raise BadRequestData(f"invalid idPattern {query.id_pattern!r}: {exc}") from None
+        types = (
+            parse_type_selection(query.type, ctx.expand_term) if query.type is not None else None
+        )
+        attrs = None
+        if query.attrs is not None:
+            names = [check_name(a) for a in query.attrs]
+            if not names:
+                raise BadRequestData("'attrs' is empty")
+            attrs = frozenset(ctx.expand_term(a) for a in names)
+        q = parse_q(query.q) if query.q is not None else None
+        selectors = None
+        if query.entities is not None:
+            selectors = tuple(_selector(item, ctx) for item in query.entities)
+            if not selectors:
+                raise BadRequestData("'entities' is empty")
+        geoproperty = None
+        if query.geo is not None:
+            geoproperty = ctx.expand_term(check_name(query.geo.geoproperty))
+        if not query.local and all(
+            x is None for x in (ids, query.id_pattern, types, attrs, q, query.geo, selectors)
+        ):
+            raise BadRequestData(
+                "a query needs at least one of: id, idPattern, type, attrs, q, geoQ (or local=true)"
+            )
+        return EntityFilter(
+            ids=ids,
+            id_pattern=query.id_pattern,
+            types=types,
+            q=q,
+            expand=ctx.expand_term,
+            attrs_any=attrs,
+            geo=query.geo,
+            geoproperty=geoproperty,
+            selectors=selectors,
+        )
+
+    def query_entities(
+        self, query: EntityQuery, ctx: ActiveContext, tenant: str = DEFAULT_TENANT
+    ) -> QueryPage:
+        """Query entities (§5.7.2): one page, and the total when ``count`` is asked."""
+        limit = self.settings.default_limit if query.limit is None else query.limit
+        if limit < 0 or query.offset < 0:
+            raise BadRequestData("'limit' and 'offset' must not be negative")
+        if limit == 0 and not query.count:
+            raise BadRequestData("'limit=0' is only allowed together with 'count=true'")
+        if limit > self.settings.max_limit:
+            raise TooManyResults(
+                f"'limit' {limit} is above the maximum of {self.settings.max_limit}"
+            )
+        flt = self.entity_filter(query, ctx)
+        name = self.read_tenant(tenant)
+        page = self.storage.query(name, flt, limit=limit, offset=query.offset, count=query.count)
+        if self._has_filters():
+            page.entities = self._filtered(page.entities, name)
+        return page
+
+    # -- batch operations (§5.6.7-§5.6.10) --------------------------------------------------
+    def batch_create(
+        self, bodies: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT
+    ) -> BatchResult:
+        """Create many entities; each one succeeds or fails on its own."""
+        return self._batch_write(bodies, ctx, tenant, "create")
+
+    def batch_upsert(
+        self,
+        bodies: Any,
+        ctx: ActiveContext,
+        tenant: str = DEFAULT_TENANT,
+        *,
+        mode: UpsertMode = "replace",
+    ) -> BatchResult:
+        """Create or update many entities; ``mode=update`` merges attributes into existing ones."""
+        return self._batch_write(bodies, ctx, tenant, "upsert-" + mode)
+
+    def batch_update(
+        self,
+        bodies: Any,
+        ctx: ActiveContext,
+        tenant: str = DEFAULT_TENANT,
+        *,
+        no_overwrite: bool = False,
+    ) -> BatchResult:
+        """Append attributes to many existing entities."""
+        return self._batch_write(
+            bodies, ctx, tenant, "update-keep" if no_overwrite else "update-replace"
+        )
+
+    def batch_delete(self, ids: Any, tenant: str = DEFAULT_TENANT) -> BatchResult:
+        """Delete many entities by id."""
+        items = self._batch_items(ids)
+        result = BatchResult()
+        name = self.read_tenant(tenant)
+        valid: list[str] = []
+        for item in items:
+            try:
+                valid.append(check_entity_id(item))
+            except CityOSError as exc:
+                result.errors.append((str(item), exc))
+        changes: list[Change] = []
+        with self.storage.transaction(name) as tx:
+            existing = tx.get(valid)
+            gone: list[str] = []
+            for eid in valid:
+                if eid in existing and eid not in gone:
+                    gone.append(eid)
+                    changes.append(Change("delete", eid, existing[eid], None))
+                else:
+                    result.errors.append(
+                        (eid, ResourceNotFound(f"entity {eid} not found", instance=eid))
+                    )
+            tx.delete(gone)
+        result.success = gone
+        self._committed(name, changes)
+        return result
+
+    def _batch_items(self, items: Any) -> list[Any]:
+        if not isinstance(items, list):
+            raise BadRequestData("the payload of a batch operation must be a JSON array")
+        if not items:
+            raise BadRequestData("the batch is empty")
+        if len(items) > self.settings.max_batch_entities:
+            raise BadRequestData(
+                f"the batch has {len(items)} entries; the maximum is "
+                f"{self.settings.max_batch_entities}"
+            )
+        return items
+
+    def _batch_write(self, bodies: Any, ctx: ActiveContext, tenant: str, op: str) -> BatchResult:
+        items = self._batch_items(bodies)
+        now = now_iso()
+        result = BatchResult()
+        parsed: list[Entity] = []
+        for body in items:
+            try:
+                entity = parse_entity(
+                    body, ctx.expand_term, now=now, require_type=not op.startswith("update")
+                )
+                parsed.append(entity)
+            except CityOSError as exc:
+                eid = body.get("id") if isinstance(body, dict) else None
+                result.errors.append((eid if isinstance(eid, str) else "", exc))
+        changes: list[Change] = []
+        with self.storage.transaction(tenant) as tx:
+            existing = tx.get(e.id for e in parsed)
+            before = {eid: _copy(e) for eid, e in existing.items()}
+            current: dict[str, Entity] = dict(existing)
+            created: dict[str, Entity] = {}
+            for entity in parsed:
+                try:
+                    merged = self._batch_apply(op, entity, current.get(entity.id), now)
+                    self._validate(merged, tenant, op.split("-")[0])
+                except CityOSError as exc:
+                    result.errors.append((entity.id, exc))
+                    continue
+                if entity.id not in existing:
+                    created[entity.id] = merged
+                current[entity.id] = merged
+                result.success.append(entity.id)
+            tx.insert(list(created.values()))
+            updated = [e for eid, e in current.items() if eid in existing and eid in result.success]
+            tx.update(updated)
+        result.created = list(created)
+        changes += [Change("create", e.id, None, e) for e in created.values()]
+        changes += [Change("update", e.id, before[e.id], e) for e in updated]
+        self._committed(tenant, changes)
+        return result
+
+    @staticmethod
+    def _batch_apply(op: str, entity: Entity, old: Entity | None, now: str) -> Entity:
+        if op == "create":
+            if old is not None:
+                raise AlreadyExists(f"entity {entity.id} already exists", instance=entity.id)
+            return entity
+        if old is None:
+            if op.startswith("update"):
+                raise ResourceNotFound(f"entity {entity.id} not found", instance=entity.id)
+            return entity
+        if op == "upsert-replace":
+            entity.created_at = old.created_at
+            return entity
+        mode = "keep" if op == "update-keep" else "replace"
+        for t in entity.types:
+            if t not in old.types:
+                old.types.append(t)
+        for iri, instances in entity.attrs.items():
+            ops.put_instances(old, iri, instances, mode=mode, now=now)
+        old.modified_at = now
+        return old
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _modify(self, entity_id: str, tenant: str, operation: str, change: Any) -> None:
+        name = self.read_tenant(tenant)
+        with self.storage.transaction(name) as tx:
+            old = tx.get([entity_id]).get(entity_id)
+            if old is None:
+                raise ResourceNotFound(f"entity {entity_id} not found", instance=entity_id)
+            before = _copy(old)
+            new = change(old)
+            new.modified_at = now_iso()
+            self._validate(new, name, operation)
+            tx.update([new])
+        self._committed(name, [Change("update", entity_id, before, new)])
+
+    def _validate(self, entity: Entity, tenant: str, operation: str) -> None:
+        self.plugins.hook.hub_validate_entity(entity=entity, tenant=tenant, operation=operation)
+
+    def _has_filters(self) -> bool:
+        return bool(self.plugins.hook.hub_filter_entities.get_hookimpls())
+
+    def _filtered(self, entities: list[Entity], tenant: str) -> list[Entity]:
+        for impl in self.plugins.hook.hub_filter_entities.get_hookimpls():
+            replaced = impl.function(entities=entities, tenant=tenant, purpose=None)
+            if replaced is not None:
+                entities = replaced
+        return entities
+
+    def _committed(self, tenant: str, changes: list[Change]) -> None:
+        if changes:
+            self.plugins.hook.hub_after_commit(tenant=tenant, changes=changes)
+
+    def render(
+        self, entities: Iterable[Entity], ctx: ActiveContext, options: RenderOptions | None = None
+    ) -> list[dict[str, Any]]:
+        """Render entities for a client with the given context and options."""
+        opts = options or RenderOptions()
+        return [render_entity(e, ctx.compact_iri, opts) for e in entities]
+
+
+def _selector(item: Any, ctx: ActiveContext) -> EntitySelector:
+    """Validate one ``entities`` member of a query (§5.2.33)."""
+    if not isinstance(item, dict):
+        raise BadRequestData("each member of 'entities' must be an object")
+    unknown = set(item) - {"id", "idPattern", "type"}
+    if unknown:
+        raise BadRequestData(f"unknown member(s) in 'entities': {', '.join(sorted(unknown))}")
+    entity_id = check_entity_id(item["id"]) if "id" in item else None
+    pattern = item.get("idPattern")
+    if pattern is not None:
+        if not isinstance(pattern, str):
+            raise BadRequestData("'idPattern' must be a string")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise BadRequestData(f"invalid idPattern {pattern!r}: {exc}") from None
+    types = None
+    if "type" in item:
+        if not isinstance(item["type"], str):
+            raise BadRequestData("'type' in 'entities' must be a string")
+        types = parse_type_selection(item["type"], ctx.expand_term)
+    return EntitySelector(id=entity_id, id_pattern=pattern, types=types)
+
+
+def _copy(entity: Entity) -> Entity:
+    return Entity(
+        id=entity.id,
+        types=list(entity.types),
+        attrs={iri: [dict(i) for i in instances] for iri, instances in entity.attrs.items()},
+        scope=list(entity.scope) if entity.scope else None,
+        created_at=entity.created_at,
+        modified_at=entity.modified_at,
+    )

@@ -1,0 +1,137 @@
+"""``/ngsi-ld/v1/entityOperations``: batch create, upsert, update, delete and query (§6.14+)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from cityos.core.errors import BadRequestData
+from cityos.hub.broker import BatchResult, EntityQuery
+from cityos.hub.geo import parse_geoquery_object
+from cityos.hub.http import negotiation as neg
+from cityos.hub.http.entities import PREFIX, hub_of, render_page
+from cityos.hub.http.params import boolean, non_negative_int, options_of, render_options
+from cityos.hub.representation import RenderOptions, select_attrs
+
+router = APIRouter(prefix=f"{PREFIX}/entityOperations", tags=["Batch operations"])
+
+
+async def _batch_body(request: Request) -> tuple[Any, Any]:
+    hub = hub_of(request)
+    body = await neg.read_json(request, hub.settings.max_body_bytes)
+    if not isinstance(body, list):
+        raise BadRequestData("the payload of a batch operation must be a JSON array")
+    context_value = neg.request_context(request, body, has_body=True)
+    ctx = await run_in_threadpool(hub.context, context_value)
+    for item in body:
+        if isinstance(item, dict):
+            item.pop("@context", None)
+    return body, ctx
+
+
+def batch_response(result: BatchResult, *, ok_status: int, ok_body: Any = None) -> Response:
+    """204/201 when every entity succeeded, else 207 with success and error lists (§5.2.16)."""
+    if not result.errors:
+        if ok_status == 204:
+            return Response(status_code=204)
+        return neg.OrjsonResponse(ok_body, status_code=ok_status)
+    errors = [
+        {"entityId": entity_id, "error": exc.to_problem()} for entity_id, exc in result.errors
+    ]
+    return neg.OrjsonResponse({"success": result.success, "errors": errors}, status_code=207)
+
+
+@router.post("/create", summary="Batch entity creation")
+async def batch_create(request: Request) -> Response:
+    hub = hub_of(request)
+    body, ctx = await _batch_body(request)
+    result = await run_in_threadpool(hub.batch_create, body, ctx, neg.tenant_of(request))
+    return batch_response(result, ok_status=201, ok_body=result.success)
+
+
+@router.post("/upsert", summary="Batch entity create or update (upsert)")
+async def batch_upsert(request: Request) -> Response:
+    hub = hub_of(request)
+    options = options_of(request.query_params)
+    if {"update", "replace"} <= options:
+        raise BadRequestData("'options' cannot be both 'update' and 'replace'")
+    mode = "update" if "update" in options else "replace"
+    body, ctx = await _batch_body(request)
+    result = await run_in_threadpool(
+        lambda: hub.batch_upsert(body, ctx, neg.tenant_of(request), mode=mode)  # type: ignore[arg-type]
+    )
+    if result.created:
+        return batch_response(result, ok_status=201, ok_body=result.created)
+    return batch_response(result, ok_status=204)
+
+
+@router.post("/update", summary="Batch entity update")
+async def batch_update(request: Request) -> Response:
+    hub = hub_of(request)
+    no_overwrite = "noOverwrite" in options_of(request.query_params)
+    body, ctx = await _batch_body(request)
+    result = await run_in_threadpool(
+        lambda: hub.batch_update(body, ctx, neg.tenant_of(request), no_overwrite=no_overwrite)
+    )
+    return batch_response(result, ok_status=204)
+
+
+@router.post("/delete", summary="Batch entity delete")
+async def batch_delete(request: Request) -> Response:
+    hub = hub_of(request)
+    body = await neg.read_json(request, hub.settings.max_body_bytes)
+    result = await run_in_threadpool(hub.batch_delete, body, neg.tenant_of(request))
+    return batch_response(result, ok_status=204)
+
+
+@router.post("/query", summary="Query entities with a POSTed Query object")
+async def batch_query(request: Request) -> Response:
+    hub = hub_of(request)
+    body = await neg.read_json(request, hub.settings.max_body_bytes)
+    if not isinstance(body, dict):
+        raise BadRequestData("the payload must be a Query object")
+    if body.get("type", "Query") != "Query":
+        raise BadRequestData("the payload's 'type' must be 'Query'")
+    context_value = neg.request_context(request, body, has_body=True)
+    kind = neg.response_kind(request, geo=True)
+    ctx = await run_in_threadpool(hub.context, context_value)
+    params = request.query_params
+    attrs = body.get("attrs")
+    if attrs is not None and (
+        not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs)
+    ):
+        raise BadRequestData("'attrs' must be an array of attribute names")
+    q = body.get("q")
+    if q is not None and not isinstance(q, str):
+        raise BadRequestData("'q' must be a string")
+    geo_q = body.get("geoQ")
+    if geo_q is not None and not isinstance(geo_q, dict):
+        raise BadRequestData("'geoQ' must be an object")
+    entities = body.get("entities")
+    if entities is not None and not isinstance(entities, list):
+        raise BadRequestData("'entities' must be an array")
+    query = EntityQuery(
+        entities=entities,
+        attrs=attrs,
+        q=q,
+        geo=parse_geoquery_object(geo_q) if geo_q is not None else None,
+        limit=non_negative_int(params, "limit"),
+        offset=non_negative_int(params, "offset") or 0,
+        count=boolean(params, "count") or "count" in options_of(params),
+        local=boolean(params, "local"),
+    )
+    opts = render_options(params, ctx)
+    if attrs is not None:
+        opts = RenderOptions(
+            format=opts.format,
+            sys_attrs=opts.sys_attrs,
+            attrs=select_attrs(attrs, ctx.expand_term),
+            omit=opts.omit,
+            lang=body.get("lang") or opts.lang,
+        )
+    page = await run_in_threadpool(hub.query_entities, query, ctx, neg.tenant_of(request))
+    link = neg.context_link(context_value)
+    return render_page(page.entities, page.count, ctx, link, opts, kind, params)

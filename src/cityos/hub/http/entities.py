@@ -1,0 +1,241 @@
+"""``/ngsi-ld/v1/entities``: the context information provision and consumption API (§6.4-§6.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from cityos.core.errors import BadRequestData
+from cityos.hub import geo
+from cityos.hub.broker import Hub, UpdateResult
+from cityos.hub.http import negotiation as neg
+from cityos.hub.http.params import boolean, entity_query, options_of, render_options
+from cityos.hub.jsonld_context import ActiveContext
+from cityos.hub.model import Entity, check_entity_id
+from cityos.hub.representation import RenderOptions, render_entity
+
+PREFIX = "/ngsi-ld/v1"
+router = APIRouter(prefix=PREFIX, tags=["Entities"])
+
+_QUERY_DOC = {
+    "parameters": [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in (
+            "id",
+            "idPattern",
+            "type",
+            "attrs",
+            "pick",
+            "omit",
+            "q",
+            "georel",
+            "geometry",
+            "coordinates",
+            "geoproperty",
+            "limit",
+            "offset",
+            "count",
+            "options",
+            "format",
+            "lang",
+            "local",
+        )
+    ]
+}
+
+
+def hub_of(request: Request) -> Hub:
+    """The hub serving this application."""
+    return request.app.state.hub
+
+
+async def _body(request: Request, *, merge_patch: bool = False) -> tuple[Any, ActiveContext]:
+    hub = hub_of(request)
+    body = await neg.read_json(request, hub.settings.max_body_bytes, merge_patch=merge_patch)
+    context_value = neg.request_context(request, body, has_body=True)
+    ctx = await run_in_threadpool(hub.context, context_value)
+    if isinstance(body, dict):
+        body.pop("@context", None)
+    return body, ctx
+
+
+async def _read_context(request: Request) -> tuple[ActiveContext, neg.ContextLink]:
+    context_value = neg.request_context(request)
+    ctx = await run_in_threadpool(hub_of(request).context, context_value)
+    return ctx, neg.context_link(context_value)
+
+
+def _location(entity_id: str) -> str:
+    return f"{PREFIX}/entities/{quote(entity_id, safe=':')}"
+
+
+def _update_response(result: UpdateResult) -> Response:
+    if not result.not_updated:
+        return Response(status_code=204)
+    return neg.OrjsonResponse(
+        {"updated": result.updated, "notUpdated": result.not_updated}, status_code=207
+    )
+
+
+def geo_feature(
+    entity: Entity, rendered: dict[str, Any], ctx: ActiveContext, geoproperty: str
+) -> dict[str, Any]:
+    """A GeoJSON Feature for an entity (§6.3.15), its geometry taken from ``geoproperty``."""
+    instance = entity.default_instance(ctx.expand_term(geoproperty))
+    geometry = instance["value"] if instance and instance["type"] == "GeoProperty" else None
+    properties = {k: v for k, v in rendered.items() if k != "id"}
+    return geo.feature(entity.id, properties.get("type"), geometry, properties)
+
+
+@router.post("/entities", status_code=201, summary="Create an entity")
+async def create_entity(request: Request) -> Response:
+    hub = hub_of(request)
+    body, ctx = await _body(request)
+    tenant = neg.tenant_of(request)
+    entity_id = await run_in_threadpool(hub.create_entity, body, ctx, tenant)
+    return Response(status_code=201, headers={"Location": _location(entity_id)})
+
+
+@router.get("/entities", summary="Query entities", openapi_extra=_QUERY_DOC)
+async def query_entities(request: Request) -> Response:
+    hub = hub_of(request)
+    params = request.query_params
+    kind = neg.response_kind(request, geo=True)
+    ctx, link = await _read_context(request)
+    tenant = neg.tenant_of(request)
+    query = entity_query(params)
+    opts = render_options(params, ctx)
+    page = await run_in_threadpool(hub.query_entities, query, ctx, tenant)
+    return render_page(page.entities, page.count, ctx, link, opts, kind, params)
+
+
+def render_page(
+    entities: list[Entity],
+    count: int | None,
+    ctx: ActiveContext,
+    link: neg.ContextLink,
+    opts: RenderOptions,
+    kind: neg.ResponseKind,
+    params: Any,
+) -> Response:
+    """A page of entities in the negotiated form, with ``NGSILD-Results-Count`` if counted."""
+    rendered = [render_entity(e, ctx.compact_iri, opts) for e in entities]
+    headers = {"NGSILD-Results-Count": str(count)} if count is not None else {}
+    if kind == "geo+json":
+        geoproperty = params.get("geoproperty") or "location"
+        features = [
+            geo_feature(e, r, ctx, geoproperty) for e, r in zip(entities, rendered, strict=True)
+        ]
+        collection = geo.feature_collection(features)
+        return neg.ngsi_response(collection, kind, link, headers=headers)
+    return neg.ngsi_response(rendered, kind, link, headers=headers)
+
+
+@router.get("/entities/{entity_id}", summary="Retrieve an entity")
+async def retrieve_entity(entity_id: str, request: Request) -> Response:
+    hub = hub_of(request)
+    params = request.query_params
+    kind = neg.response_kind(request, geo=True)
+    ctx, link = await _read_context(request)
+    tenant = neg.tenant_of(request)
+    opts = render_options(params, ctx)
+    entity = await run_in_threadpool(hub.get_entity, entity_id, tenant)
+    rendered = render_entity(entity, ctx.compact_iri, opts)
+    if kind == "geo+json":
+        feature = geo_feature(entity, rendered, ctx, params.get("geoproperty") or "location")
+        return neg.ngsi_response(feature, kind, link)
+    return neg.ngsi_response(rendered, kind, link)
+
+
+@router.put("/entities/{entity_id}", status_code=204, summary="Replace an entity")
+async def replace_entity(entity_id: str, request: Request) -> Response:
+    hub = hub_of(request)
+    body, ctx = await _body(request)
+    await run_in_threadpool(hub.replace_entity, entity_id, body, ctx, neg.tenant_of(request))
+    return Response(status_code=204)
+
+
+@router.patch("/entities/{entity_id}", status_code=204, summary="Merge-patch an entity")
+async def merge_entity(entity_id: str, request: Request) -> Response:
+    hub = hub_of(request)
+    body, ctx = await _body(request, merge_patch=True)
+    await run_in_threadpool(hub.merge_entity, entity_id, body, ctx, neg.tenant_of(request))
+    return Response(status_code=204)
+
+
+@router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity")
+async def delete_entity(entity_id: str, request: Request) -> Response:
+    hub = hub_of(request)
+    await run_in_threadpool(hub.delete_entity, entity_id, neg.tenant_of(request))
+    return Response(status_code=204)
+
+
+@router.post("/entities/{entity_id}/attrs", summary="Append attributes")
+async def append_attrs(entity_id: str, request: Request) -> Response:
+    hub = hub_of(request)
+    no_overwrite = "noOverwrite" in options_of(request.query_params)
+    body, ctx = await _body(request)
+    result = await run_in_threadpool(
+        lambda: hub.append_attrs(
+            entity_id, body, ctx, neg.tenant_of(request), no_overwrite=no_overwrite
+        )
+    )
+    return _update_response(result)
+
+
+@router.patch("/entities/{entity_id}/attrs", summary="Update attributes")
+async def update_attrs(entity_id: str, request: Request) -> Response:
+    hub = hub_of(request)
+    body, ctx = await _body(request, merge_patch=True)
+    result = await run_in_threadpool(hub.update_attrs, entity_id, body, ctx, neg.tenant_of(request))
+    return _update_response(result)
+
+
+@router.patch(
+    "/entities/{entity_id}/attrs/{attr}", status_code=204, summary="Partial attribute update"
+)
+async def update_attr(entity_id: str, attr: str, request: Request) -> Response:
+    hub = hub_of(request)
+    body, ctx = await _body(request, merge_patch=True)
+    await run_in_threadpool(
+        lambda: hub.update_attr(entity_id, attr, body, ctx, neg.tenant_of(request))
+    )
+    return Response(status_code=204)
+
+
+@router.put("/entities/{entity_id}/attrs/{attr}", status_code=204, summary="Replace an attribute")
+async def replace_attr(entity_id: str, attr: str, request: Request) -> Response:
+    hub = hub_of(request)
+    body, ctx = await _body(request)
+    await run_in_threadpool(
+        lambda: hub.update_attr(entity_id, attr, body, ctx, neg.tenant_of(request), replace=True)
+    )
+    return Response(status_code=204)
+
+
+@router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204, summary="Delete an attribute")
+async def delete_attr(entity_id: str, attr: str, request: Request) -> Response:
+    hub = hub_of(request)
+    params = request.query_params
+    dataset_id = params.get("datasetId")
+    delete_all = boolean(params, "deleteAll")
+    if dataset_id is not None and delete_all:
+        raise BadRequestData("'datasetId' and 'deleteAll' cannot be used together")
+    if dataset_id is not None:
+        check_entity_id(dataset_id, where="datasetId")
+    ctx, _ = await _read_context(request)
+    await run_in_threadpool(
+        lambda: hub.delete_attr(
+            entity_id,
+            attr,
+            ctx,
+            neg.tenant_of(request),
+            dataset_id=dataset_id,
+            delete_all=delete_all,
+        )
+    )
+    return Response(status_code=204)

@@ -1,0 +1,405 @@
+"""The NGSI-LD information model: entities and attribute instances, validated and normalised.
+
+Incoming payloads (normalized, concise or key-value shapes, ETSI GS CIM 009 §4.5) are turned into
+one internal form, with every name expanded against the request's JSON-LD @context:
+
+* an :class:`Entity` holds ``id``, expanded ``types``, ``scope`` and ``attrs``, a mapping
+  ``attribute IRI -> list of instances`` (the default instance, without ``datasetId``, and any
+  dataset instances);
+* an *instance* is a dict in normalized shape whose principal content always sits under the
+  uniform key ``"value"``: a Property's value, a Relationship's object, a LanguageProperty's
+  languageMap, a ListProperty's valueList, a ListRelationship's objectList, a VocabProperty's vocab
+  (expanded) and a JsonProperty's json. Metadata (``observedAt``, ``unitCode``, ``datasetId``,
+  ``createdAt``, ``modifiedAt``, ``lang``) keep their names; sub-attributes are keyed by IRI.
+
+The storage layer and the query compilers rely on this form; :mod:`cityos.hub.representation`
+turns it back into what clients asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cityos.core.errors import BadRequestData
+from cityos.core.timeutil import parse_datetime
+from cityos.hub import geo
+
+#: Attribute types and the key that holds their principal content in normalized form (§4.5.2).
+PRINCIPAL_KEY: dict[str, str] = {
+    "Property": "value",
+    "Relationship": "object",
+    "GeoProperty": "value",
+    "LanguageProperty": "languageMap",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+    "VocabProperty": "vocab",
+    "JsonProperty": "json",
+}
+#: The reverse: principal key -> attribute type, used to recognise concise attributes (§4.5.7).
+TYPE_OF_KEY: dict[str, str] = {
+    "value": "Property",
+    "object": "Relationship",
+    "languageMap": "LanguageProperty",
+    "valueList": "ListProperty",
+    "objectList": "ListRelationship",
+    "vocab": "VocabProperty",
+    "json": "JsonProperty",
+}
+GEOJSON_TYPES = frozenset(
+    {
+        "Point",
+        "LineString",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+    }
+)
+#: Instance members that are metadata, never sub-attributes.
+METADATA_KEYS = frozenset(
+    {"type", "observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt", "lang", "instanceId"}
+)
+SYSTEM_KEYS = frozenset({"createdAt", "modifiedAt"})
+#: Entity members that are not attributes.
+ENTITY_RESERVED = frozenset({"@context", "id", "type", "scope", "createdAt", "modifiedAt"})
+#: Names a client may not use as attribute names (§4.6.2: reserved core members).
+FORBIDDEN_ATTR_NAMES = frozenset(
+    {"id", "type", "@context", "@id", "@type", "value", "object", "scope"}
+)
+#: The NGSI-LD "null" used by merge-patch to delete an attribute (§5.5.12).
+NGSI_LD_NULL = "urn:ngsi-ld:null"
+
+_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+_NAME_FORBIDDEN_RE = re.compile(r"[\s<>\"'=;()\x00-\x1f]")
+_LANG_RE = re.compile(r"^(@none|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
+
+Expand = Callable[[str], str]
+
+
+@dataclass
+class Entity:
+    """An NGSI-LD entity in internal (expanded) form.
+
+    Attributes
+    ----------
+    id
+        The entity id, an absolute URI.
+    types
+        Expanded entity type IRIs (at least one).
+    attrs
+        Expanded attribute IRI -> list of instances (see module docstring).
+    scope
+        Scope values (§4.18), or None.
+    created_at, modified_at
+        System timestamps, ISO 8601 UTC strings.
+    """
+
+    id: str
+    types: list[str]
+    attrs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    scope: list[str] | None = None
+    created_at: str = ""
+    modified_at: str = ""
+
+    def default_instance(self, attr: str) -> dict[str, Any] | None:
+        """The instance of ``attr`` without a datasetId, if any."""
+        for instance in self.attrs.get(attr, ()):
+            if "datasetId" not in instance:
+                return instance
+        return None
+
+
+def is_uri(text: object) -> bool:
+    """Whether ``text`` is an absolute URI (RFC 3986 scheme followed by ``:``)."""
+    return isinstance(text, str) and len(text) <= 2048 and _URI_RE.match(text) is not None
+
+
+def check_entity_id(entity_id: object, *, where: str = "id") -> str:
+    """Validate an entity id (§4.5.1: a URI) and return it."""
+    if not isinstance(entity_id, str) or not entity_id:
+        raise BadRequestData(f"'{where}' must be a non-empty string (a URI)")
+    if not is_uri(entity_id):
+        raise BadRequestData(f"'{where}' is not a valid URI: {entity_id!r}")
+    return entity_id
+
+
+def check_name(name: object, *, what: str = "attribute name") -> str:
+    """Validate an attribute, sub-attribute or type name as written by a client (§4.6.2)."""
+    if not isinstance(name, str) or not name:
+        raise BadRequestData(f"invalid {what}: must be a non-empty string")
+    if len(name) > 512:
+        raise BadRequestData(f"invalid {what}: longer than 512 characters")
+    if _NAME_FORBIDDEN_RE.search(name):
+        raise BadRequestData(f"invalid {what} {name!r}: contains a forbidden character")
+    return name
+
+
+def expand_types(value: object, expand: Expand) -> list[str]:
+    """Validate and expand an entity's ``type`` member (a string or a non-empty list)."""
+    raw = [value] if isinstance(value, str) else value
+    if not isinstance(raw, list) or not raw:
+        raise BadRequestData("'type' must be a string or a non-empty array of strings")
+    types: list[str] = []
+    for item in raw:
+        iri = expand(check_name(item, what="entity type"))
+        if iri not in types:
+            types.append(iri)
+    return types
+
+
+def parse_scope(value: object) -> list[str]:
+    """Validate ``scope`` (§4.18): a string or array of strings like ``/Sejong/5-1``."""
+    raw = [value] if isinstance(value, str) else value
+    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) and s for s in raw):
+        raise BadRequestData("'scope' must be a string or an array of non-empty strings")
+    for item in raw:
+        if not item.startswith("/") or "//" in item or (len(item) > 1 and item.endswith("/")):
+            raise BadRequestData(f"invalid scope {item!r}: must look like /A/B")
+    return list(dict.fromkeys(raw))
+
+
+def parse_entity(
+    body: object,
+    expand: Expand,
+    *,
+    now: str,
+    require_id: bool = True,
+    require_type: bool = True,
+    entity_id: str | None = None,
+) -> Entity:
+    """Validate an entity payload and return it in internal form.
+
+    Parameters
+    ----------
+    body
+        The decoded JSON payload (normalized, concise or key-value attributes accepted).
+    expand
+        Expands a term against the request's @context.
+    now
+        The modification time to stamp on entity and instances [ISO 8601 UTC].
+    require_id, require_type
+        Whether ``id`` and ``type`` must be present (replace/merge operations take the id
+        from the URL and may leave the type out).
+    entity_id
+        The id from the URL; if the body also has one they must agree.
+    """
+    if not isinstance(body, dict):
+        raise BadRequestData("the entity must be a JSON object")
+    if "id" in body or "@id" in body:
+        eid = check_entity_id(body.get("id", body.get("@id")))
+        if entity_id is not None and eid != entity_id:
+            raise BadRequestData(
+                f"the id in the payload ({eid}) differs from the URL ({entity_id})"
+            )
+    elif require_id:
+        raise BadRequestData("the entity has no 'id'")
+    else:
+        eid = entity_id or ""
+    raw_type = body.get("type", body.get("@type"))
+    if raw_type is None:
+        if require_type:
+            raise BadRequestData("the entity has no 'type'")
+        types: list[str] = []
+    else:
+        types = expand_types(raw_type, expand)
+    scope = parse_scope(body["scope"]) if "scope" in body else None
+    attrs = parse_attributes(body, expand, now=now)
+    return Entity(id=eid, types=types, attrs=attrs, scope=scope, created_at=now, modified_at=now)
+
+
+def parse_attributes(
+    body: dict[str, Any], expand: Expand, *, now: str, allow_null: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """Validate every attribute member of ``body`` (entity members are skipped).
+
+    With ``allow_null`` (merge-patch, §5.6.17) an attribute whose value is ``"urn:ngsi-ld:null"``
+    or JSON null is kept as ``[{"type": "Null"}]`` so the caller can delete it.
+    """
+    attrs: dict[str, list[dict[str, Any]]] = {}
+    for name, raw in body.items():
+        if name in ENTITY_RESERVED or name == "@id" or name == "@type":
+            continue
+        check_name(name)
+        iri = expand(name)
+        if allow_null and (raw is None or raw == NGSI_LD_NULL):
+            attrs[iri] = [{"type": "Null"}]
+            continue
+        attrs[iri] = parse_attribute(raw, expand, name=name, now=now, allow_null=allow_null)
+    return attrs
+
+
+def parse_attribute(
+    raw: object, expand: Expand, *, name: str, now: str, allow_null: bool = False
+) -> list[dict[str, Any]]:
+    """Validate one attribute (one instance, or an array of dataset instances) (§4.5.5)."""
+    if isinstance(raw, list) and raw and all(_looks_like_instance(item) for item in raw):
+        instances = [
+            parse_instance(item, expand, name=name, now=now, allow_null=allow_null) for item in raw
+        ]
+        seen: set[str | None] = set()
+        for instance in instances:
+            dataset = instance.get("datasetId")
+            if dataset in seen:
+                label = "the default instance" if dataset is None else f"datasetId {dataset}"
+                raise BadRequestData(f"attribute {name!r} repeats {label}")
+            seen.add(dataset)
+        return instances
+    return [parse_instance(raw, expand, name=name, now=now, allow_null=allow_null)]
+
+
+def _looks_like_instance(item: object) -> bool:
+    if not isinstance(item, dict):
+        return False
+    kind = item.get("type")
+    if kind in PRINCIPAL_KEY:
+        return True
+    return kind is None and any(key in item for key in TYPE_OF_KEY)
+
+
+def _infer_type(raw: object) -> tuple[str, object, dict[str, Any]]:
+    """Attribute type, principal content and remaining members of a concise or keyValues value."""
+    if isinstance(raw, dict):
+        kind = raw.get("type")
+        if kind in PRINCIPAL_KEY:
+            key = PRINCIPAL_KEY[kind]
+            if key not in raw and not (kind == "Property" and "value" in raw):
+                raise BadRequestData(f"a {kind} needs a '{key}' member")
+            rest = {k: v for k, v in raw.items() if k not in ("type", key)}
+            return kind, raw[key], rest
+        if (kind in GEOJSON_TYPES and "coordinates" in raw) or kind == "GeometryCollection":
+            return "GeoProperty", raw, {}
+        if kind is not None:
+            raise BadRequestData(f"unknown attribute type {kind!r}")
+        for key, inferred in TYPE_OF_KEY.items():
+            if key in raw:
+                rest = {k: v for k, v in raw.items() if k != key}
+                value = raw[key]
+                if inferred == "Property" and _is_geometry(value):
+                    inferred = "GeoProperty"
+                return inferred, value, rest
+        return "Property", raw, {}
+    return "Property", raw, {}
+
+
+def _is_geometry(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("type") in GEOJSON_TYPES
+        and ("coordinates" in value or "geometries" in value)
+    )
+
+
+def parse_instance(
+    raw: object,
+    expand: Expand,
+    *,
+    name: str,
+    now: str,
+    allow_null: bool = False,
+    depth: int = 0,
+) -> dict[str, Any]:
+    """Validate one attribute instance and return it in internal form."""
+    if raw is None:
+        raise BadRequestData(f"attribute {name!r} has a null value")
+    kind, principal, rest = _infer_type(raw)
+    value = _check_principal(kind, principal, expand, name=name)
+    instance: dict[str, Any] = {"type": kind, "value": value}
+    for key, member in rest.items():
+        if key in SYSTEM_KEYS or key == "instanceId":
+            continue
+        if key == "observedAt":
+            instance["observedAt"] = _check_datetime(member, f"{name}.observedAt")
+        elif key == "unitCode":
+            if not isinstance(member, str) or not member:
+                raise BadRequestData(f"'{name}.unitCode' must be a non-empty string")
+            instance["unitCode"] = member
+        elif key == "datasetId":
+            instance["datasetId"] = check_entity_id(member, where=f"{name}.datasetId")
+        elif key == "lang":
+            if kind != "Property" or not isinstance(member, str):
+                raise BadRequestData(f"'{name}.lang' is only allowed on a string Property")
+            instance["lang"] = member
+        elif key in ("@context", "id", "@id"):
+            raise BadRequestData(f"attribute {name!r} may not contain {key!r}")
+        else:
+            if depth >= 4:
+                raise BadRequestData(f"attribute {name!r} nests sub-attributes too deeply")
+            check_name(key, what="sub-attribute name")
+            if allow_null and (member is None or member == NGSI_LD_NULL):
+                instance[expand(key)] = {"type": "Null"}
+                continue
+            instance[expand(key)] = parse_instance(
+                member, expand, name=f"{name}.{key}", now=now, depth=depth + 1
+            )
+    instance["createdAt"] = now
+    instance["modifiedAt"] = now
+    return instance
+
+
+def _check_principal(kind: str, value: object, expand: Expand, *, name: str) -> object:
+    if value is None:
+        raise BadRequestData(f"attribute {name!r} has a null value")
+    if kind == "Relationship":
+        objects = value if isinstance(value, list) else [value]
+        if not objects or not all(is_uri(o) for o in objects):
+            raise BadRequestData(f"Relationship {name!r}: 'object' must be a URI")
+        return value
+    if kind == "GeoProperty":
+        return geo.validate_geojson(value, where=name)
+    if kind == "LanguageProperty":
+        if not isinstance(value, dict) or not value:
+            raise BadRequestData(f"LanguageProperty {name!r}: 'languageMap' must be an object")
+        for lang, text in value.items():
+            if not _LANG_RE.match(lang):
+                raise BadRequestData(f"LanguageProperty {name!r}: invalid language tag {lang!r}")
+            texts = text if isinstance(text, list) else [text]
+            if not all(isinstance(t, str) for t in texts):
+                raise BadRequestData(f"LanguageProperty {name!r}: values must be strings")
+        return value
+    if kind == "ListProperty":
+        if not isinstance(value, list):
+            raise BadRequestData(f"ListProperty {name!r}: 'valueList' must be an array")
+        return value
+    if kind == "ListRelationship":
+        items = value if isinstance(value, list) else None
+        if items is None:
+            raise BadRequestData(f"ListRelationship {name!r}: 'objectList' must be an array")
+        objects = [i.get("object") if isinstance(i, dict) else i for i in items]
+        if not all(is_uri(o) for o in objects):
+            raise BadRequestData(f"ListRelationship {name!r}: every object must be a URI")
+        return objects
+    if kind == "VocabProperty":
+        vocab = value if isinstance(value, list) else [value]
+        if not vocab or not all(isinstance(v, str) and v for v in vocab):
+            raise BadRequestData(f"VocabProperty {name!r}: 'vocab' must be a string or strings")
+        expanded = [expand(v) for v in vocab]
+        return expanded if isinstance(value, list) else expanded[0]
+    if kind == "JsonProperty":
+        if not isinstance(value, dict | list):
+            raise BadRequestData(f"JsonProperty {name!r}: 'json' must be an object or array")
+        return value
+    if kind == "Property" and isinstance(value, dict) and ("@value" in value):
+        return value["@value"]
+    return value
+
+
+def _check_datetime(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequestData(f"'{where}' must be an ISO 8601 date-time string")
+    try:
+        parse_datetime(value)
+    except ValueError:
+        raise BadRequestData(f"'{where}' is not an ISO 8601 date-time: {value!r}") from None
+    return value
+
+
+def geo_instances(entity: Entity) -> Iterable[tuple[str, dict[str, Any]]]:
+    """Every (attribute IRI, GeoJSON geometry) pair of an entity, for the spatial index."""
+    for iri, instances in entity.attrs.items():
+        for instance in instances:
+            if instance.get("type") == "GeoProperty":
+                yield iri, instance["value"]

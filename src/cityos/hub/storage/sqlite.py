@@ -1,0 +1,516 @@
+"""The embedded SQLite backend: WAL mode, JSON1 for attributes, an R*Tree for geometry.
+
+One file holds every tenant. Acknowledged writes are durable (``synchronous=FULL``); a write
+transaction either commits whole or leaves nothing (``BEGIN IMMEDIATE`` ... ``COMMIT``). Readers use
+one connection per thread and never block the writer (WAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from cityos.core.errors import InternalError
+from cityos.core.logging import get_logger
+from cityos.core.timeutil import now_iso
+from cityos.hub import geo
+from cityos.hub.model import Entity, geo_instances
+from cityos.hub.query_sql import compile_q, register_sqlite_functions
+from cityos.hub.storage.base import AttributeSummary, EntityFilter, QueryPage
+from cityos.hub.storage.sqlite_schema import migrate
+from cityos.hub.type_selection import TypeSelection
+
+log = get_logger(__name__)
+
+_COLUMNS = "e.rid, e.id, e.types, e.scope, e.created_at, e.modified_at, e.attrs, e.datasets"
+_CHUNK = 500
+
+
+def json_path(*keys: str) -> str:
+    """An SQLite JSON path addressing nested object keys, each quoted (keys are IRIs)."""
+    return "$" + "".join('."' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def entity_row(entity: Entity) -> tuple[str, str | None, str, str | None]:
+    """Serialise an entity's types, scope, default instances and dataset instances."""
+    defaults: dict[str, Any] = {}
+    datasets: dict[str, list[Any]] = {}
+    for iri, instances in entity.attrs.items():
+        for instance in instances:
+            if "datasetId" in instance:
+                datasets.setdefault(iri, []).append(instance)
+            else:
+                defaults[iri] = instance
+    return (
+        _dumps(entity.types),
+        _dumps(entity.scope) if entity.scope else None,
+        _dumps(defaults),
+        _dumps(datasets) if datasets else None,
+    )
+
+
+def row_entity(row: sqlite3.Row | tuple[Any, ...]) -> Entity:
+    """Rebuild an entity from a row of ``_COLUMNS``."""
+    _, eid, types, scope, created, modified, attrs_text, datasets_text = row
+    attrs: dict[str, list[dict[str, Any]]] = {
+        iri: [instance] for iri, instance in orjson.loads(attrs_text).items()
+    }
+    if datasets_text:
+        for iri, instances in orjson.loads(datasets_text).items():
+            attrs.setdefault(iri, []).extend(instances)
+    return Entity(
+        id=eid,
+        types=orjson.loads(types),
+        attrs=attrs,
+        scope=orjson.loads(scope) if scope else None,
+        created_at=created,
+        modified_at=modified,
+    )
+
+
+class SQLiteStorage:
+    """Hub storage in one SQLite file (or ``:memory:`` for short-lived in-process use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._memory = self.path == ":memory:"
+        if not self._memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._writer = self._connect()
+        migrate(self._writer)
+        from cityos.hub.storage.sqlite_contexts import SQLiteContextStore
+
+        self.contexts = SQLiteContextStore(self)
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA cache_size=-65536")
+        register_sqlite_functions(conn)
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection (the writer's, for an in-memory database)."""
+        if self._memory:
+            return self._writer
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading (serialised with writes for an in-memory database)."""
+        if self._memory:
+            with self._write_lock:
+                yield self._writer
+        else:
+            yield self.reader()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """The writer inside ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error)."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection this storage opened."""
+        with self._all_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    log.warning("closing an SQLite connection failed", exc_info=True)
+            self._all.clear()
+
+    # -- tenants -----------------------------------------------------------------------------
+    def tenant_exists(self, tenant: str) -> bool:
+        with self.read() as conn:
+            row = conn.execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone()
+        return row is not None
+
+    def tenants(self) -> list[str]:
+        with self.read() as conn:
+            return [r[0] for r in conn.execute("SELECT name FROM tenants ORDER BY name")]
+
+    # -- writes ------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, tenant: str) -> Iterator[_SQLiteTransaction]:
+        with self.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO tenants(name, created_at) VALUES (?, ?)", (tenant, now_iso())
+            )
+            yield _SQLiteTransaction(conn, tenant)
+
+    # -- reads -------------------------------------------------------------------------------
+    def get_entities(self, tenant: str, ids: Iterable[str]) -> dict[str, Entity]:
+        with self.read() as conn:
+            return _get(conn, tenant, ids)
+
+    def iter_entities(self, tenant: str) -> Iterator[Entity]:
+        with self.read() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM entities e WHERE e.tenant = ? ORDER BY e.rid", (tenant,)
+            ).fetchall()
+        for row in rows:
+            yield row_entity(row)
+
+    def query(
+        self, tenant: str, flt: EntityFilter, *, limit: int, offset: int, count: bool
+    ) -> QueryPage:
+        where, params = _where(tenant, flt)
+        with self.read() as conn:
+            if flt.geo is not None:
+                return _geo_query(conn, where, params, flt, limit=limit, offset=offset, count=count)
+            total = None
+            if count:
+                total = conn.execute(
+                    f"SELECT count(*) FROM entities e WHERE {where}", params
+                ).fetchone()[0]
+            rows = []
+            if limit > 0:
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM entities e WHERE {where} "
+                    "ORDER BY e.rid LIMIT ? OFFSET ?",
+                    [*params, limit, offset],
+                ).fetchall()
+        return QueryPage([row_entity(r) for r in rows], total)
+
+    def type_counts(self, tenant: str) -> dict[str, int]:
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT type, count(*) FROM entity_types WHERE tenant = ? GROUP BY type "
+                "ORDER BY type",
+                (tenant,),
+            ).fetchall()
+        return {t: n for t, n in rows}
+
+    def attribute_summaries(
+        self, tenant: str, types: Iterable[str] | None = None
+    ) -> dict[str, AttributeSummary]:
+        type_filter = ""
+        params: list[Any] = [tenant]
+        if types is not None:
+            type_list = list(types)
+            marks = ",".join("?" * len(type_list))
+            type_filter = (
+                " AND e.rid IN (SELECT rid FROM entity_types WHERE tenant = ? "
+                f"AND type IN ({marks}))"
+            )
+            params += [tenant, *type_list]
+        defaults = (
+            "SELECT e.rid, e.types, j.key, json_extract(j.value, '$.type') "
+            f"FROM entities e, json_each(e.attrs) j WHERE e.tenant = ?{type_filter}"
+        )
+        datasets = (
+            "SELECT e.rid, e.types, d.key, json_extract(j.value, '$.type') "
+            "FROM entities e, json_each(e.datasets) d, json_each(d.value) j "
+            f"WHERE e.datasets IS NOT NULL AND e.tenant = ?{type_filter}"
+        )
+        with self.read() as conn:
+            rows = conn.execute(defaults, params).fetchall()
+            rows += conn.execute(datasets, params).fetchall()
+        summaries: dict[str, AttributeSummary] = {}
+        holders: dict[str, set[int]] = {}
+        for rid, types_text, iri, attr_type in rows:
+            summary = summaries.get(iri)
+            if summary is None:
+                summary = summaries[iri] = AttributeSummary(iri)
+            holders.setdefault(iri, set()).add(rid)
+            if attr_type:
+                summary.attribute_types.add(attr_type)
+            summary.type_names.update(orjson.loads(types_text))
+        for iri, summary in summaries.items():
+            summary.count = len(holders[iri])
+        return summaries
+
+
+class _SQLiteTransaction:
+    """Writes for one tenant inside an open SQLite transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, tenant: str) -> None:
+        self.conn = conn
+        self.tenant = tenant
+
+    def get(self, ids: Iterable[str]) -> dict[str, Entity]:
+        return _get(self.conn, self.tenant, ids)
+
+    def insert(self, entities: list[Entity]) -> None:
+        if not entities:
+            return
+        conn = self.conn
+        start = conn.execute("SELECT COALESCE(MAX(rid), 0) FROM entities").fetchone()[0] + 1
+        rows = []
+        type_rows = []
+        for rid, entity in enumerate(entities, start):
+            types, scope, attrs, datasets = entity_row(entity)
+            rows.append(
+                (
+                    rid,
+                    self.tenant,
+                    entity.id,
+                    types,
+                    scope,
+                    entity.created_at,
+                    entity.modified_at,
+                    attrs,
+                    datasets,
+                )
+            )
+            type_rows.extend((rid, self.tenant, t) for t in entity.types)
+        try:
+            conn.executemany(
+                "INSERT INTO entities(rid, tenant, id, types, scope, created_at, modified_at, "
+                "attrs, datasets) VALUES (?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        except sqlite3.IntegrityError as exc:
+            raise InternalError(f"entity insert violated a constraint: {exc}") from exc
+        conn.executemany("INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)", type_rows)
+        self._index_geo(
+            [(rid, entity) for rid, entity in enumerate(entities, start)], replace=False
+        )
+
+    def update(self, entities: list[Entity]) -> None:
+        if not entities:
+            return
+        conn = self.conn
+        rids = self._rids([e.id for e in entities])
+        rows = []
+        pairs = []
+        for entity in entities:
+            rid = rids[entity.id]
+            types, scope, attrs, datasets = entity_row(entity)
+            rows.append((types, scope, entity.modified_at, attrs, datasets, rid))
+            pairs.append((rid, entity))
+        conn.executemany(
+            "UPDATE entities SET types = ?, scope = ?, modified_at = ?, attrs = ?, datasets = ? "
+            "WHERE rid = ?",
+            rows,
+        )
+        conn.executemany("DELETE FROM entity_types WHERE rid = ?", [(r,) for r, _ in pairs])
+        conn.executemany(
+            "INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)",
+            [(rid, self.tenant, t) for rid, e in pairs for t in e.types],
+        )
+        self._index_geo(pairs, replace=True)
+
+    def delete(self, ids: list[str]) -> None:
+        rids = list(self._rids(ids).values())
+        self._drop_geo(rids)
+        self.conn.executemany("DELETE FROM entity_types WHERE rid = ?", [(r,) for r in rids])
+        self.conn.executemany("DELETE FROM entities WHERE rid = ?", [(r,) for r in rids])
+
+    def _rids(self, ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for rid, eid in self.conn.execute(
+                f"SELECT rid, id FROM entities WHERE tenant = ? AND id IN ({marks})",
+                [self.tenant, *chunk],
+            ):
+                found[eid] = rid
+        return found
+
+    def _drop_geo(self, rids: list[int]) -> None:
+        for start in range(0, len(rids), _CHUNK):
+            chunk = rids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            gids = [
+                (g,)
+                for (g,) in self.conn.execute(
+                    f"SELECT gid FROM geo_attrs WHERE rid IN ({marks})", chunk
+                )
+            ]
+            if gids:
+                self.conn.executemany("DELETE FROM geo_rtree WHERE gid = ?", gids)
+                self.conn.executemany("DELETE FROM geo_attrs WHERE gid = ?", gids)
+
+    def _index_geo(self, pairs: list[tuple[int, Entity]], *, replace: bool) -> None:
+        if replace:
+            self._drop_geo([rid for rid, _ in pairs])
+        boxes = []
+        for rid, entity in pairs:
+            for iri, geometry in geo_instances(entity):
+                boxes.append((rid, iri, geo.bounding_box(geometry)))
+        if not boxes:
+            return
+        start = self.conn.execute("SELECT COALESCE(MAX(gid), 0) FROM geo_attrs").fetchone()[0] + 1
+        self.conn.executemany(
+            "INSERT INTO geo_attrs(gid, rid, attr) VALUES (?,?,?)",
+            [(gid, rid, iri) for gid, (rid, iri, _) in enumerate(boxes, start)],
+        )
+        self.conn.executemany(
+            "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat) VALUES (?,?,?,?,?)",
+            [(gid, *box) for gid, (_, _, box) in enumerate(boxes, start)],
+        )
+
+
+def _get(conn: sqlite3.Connection, tenant: str, ids: Iterable[str]) -> dict[str, Entity]:
+    id_list = list(dict.fromkeys(ids))
+    found: dict[str, Entity] = {}
+    for start in range(0, len(id_list), _CHUNK):
+        chunk = id_list[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT {_COLUMNS} FROM entities e WHERE e.tenant = ? AND e.id IN ({marks})",
+            [tenant, *chunk],
+        ):
+            entity = row_entity(row)
+            found[entity.id] = entity
+    return found
+
+
+def _where(tenant: str, flt: EntityFilter) -> tuple[str, list[Any]]:
+    clauses = ["e.tenant = ?"]
+    params: list[Any] = [tenant]
+    if flt.ids is not None:
+        clauses.append(f"e.id IN ({','.join('?' * len(flt.ids))})")
+        params.extend(flt.ids)
+    if flt.id_pattern is not None:
+        clauses.append("e.id REGEXP ?")
+        params.append(flt.id_pattern)
+    if flt.types is not None:
+        clauses.append(_types_sql(tenant, flt.types, params))
+    if flt.selectors is not None:
+        alternatives = []
+        for selector in flt.selectors:
+            parts = ["1"]
+            if selector.id is not None:
+                parts.append("e.id = ?")
+                params.append(selector.id)
+            if selector.id_pattern is not None:
+                parts.append("e.id REGEXP ?")
+                params.append(selector.id_pattern)
+            if selector.types is not None:
+                parts.append(_types_sql(tenant, selector.types, params))
+            alternatives.append("(" + " AND ".join(parts) + ")")
+        clauses.append("(" + " OR ".join(alternatives) + ")")
+    if flt.attrs_any is not None:
+        has = []
+        for iri in sorted(flt.attrs_any):
+            path = json_path(iri)
+            has.append(
+                f"json_type(e.attrs, '{_sql_str(path)}') IS NOT NULL OR (e.datasets IS NOT NULL "
+                f"AND json_type(e.datasets, '{_sql_str(path)}') IS NOT NULL)"
+            )
+        clauses.append("(" + " OR ".join(has) + ")")
+    if flt.q is not None:
+        assert flt.expand is not None
+        sql, q_params = compile_q(flt.q, flt.expand)
+        clauses.append(f"({sql})")
+        params.extend(q_params)
+    if flt.geo is not None:
+        box = flt.geo.prefilter_box()
+        sub = "SELECT g.rid FROM geo_attrs g"
+        sub_params: list[Any] = []
+        if box is not None:
+            sub += (
+                " JOIN geo_rtree r ON r.gid = g.gid WHERE r.max_lon >= ? AND r.min_lon <= ? "
+                "AND r.max_lat >= ? AND r.min_lat <= ? AND g.attr = ?"
+            )
+            sub_params = [box[0], box[1], box[2], box[3], flt.geoproperty]
+        else:
+            sub += " WHERE g.attr = ?"
+            sub_params = [flt.geoproperty]
+        clauses.append(f"e.rid IN ({sub})")
+        params.extend(sub_params)
+    return " AND ".join(clauses), params
+
+
+def _types_sql(tenant: str, types: TypeSelection, params: list[Any]) -> str:
+    """SQL for a type selection in disjunctive normal form; appends its parameters."""
+    alternatives = []
+    for conjunction in types:
+        alternatives.append(
+            "("
+            + " AND ".join(
+                "e.rid IN (SELECT rid FROM entity_types WHERE tenant = ? AND type = ?)"
+                for _ in conjunction
+            )
+            + ")"
+        )
+        for type_iri in sorted(conjunction):
+            params.extend((tenant, type_iri))
+    return "(" + " OR ".join(alternatives) + ")"
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _geo_query(
+    conn: sqlite3.Connection,
+    where: str,
+    params: list[Any],
+    flt: EntityFilter,
+    *,
+    limit: int,
+    offset: int,
+    count: bool,
+) -> QueryPage:
+    """Geo-queries: R*Tree prefilter in SQL, then the exact predicate on each candidate."""
+    assert flt.geo is not None and flt.geoproperty is not None
+    path = _sql_str(json_path(flt.geoproperty))
+    rows = conn.execute(
+        f"SELECT e.rid, json_extract(e.attrs, '{path}.value'), "
+        f"CASE WHEN e.datasets IS NULL THEN NULL ELSE json_extract(e.datasets, '{path}') END "
+        f"FROM entities e WHERE {where} ORDER BY e.rid",
+        params,
+    ).fetchall()
+    near = flt.geo.georel == "near"
+    hits: list[tuple[float, int]] = []
+    for rid, default_geometry, dataset_text in rows:
+        geometries = []
+        if default_geometry is not None:
+            geometries.append(orjson.loads(default_geometry))
+        if dataset_text is not None:
+            geometries.extend(i["value"] for i in orjson.loads(dataset_text))
+        matching = [g for g in geometries if flt.geo.matches(g)]
+        if matching:
+            distance = min(flt.geo.distance_m_to(g) for g in matching) if near else 0.0
+            hits.append((distance, rid))
+    if near:
+        hits.sort()
+    page_rids = [rid for _, rid in hits[offset : offset + limit]] if limit > 0 else []
+    entities: list[Entity] = []
+    if page_rids:
+        marks = ",".join("?" * len(page_rids))
+        by_rid = {
+            row[0]: row_entity(row)
+            for row in conn.execute(
+                f"SELECT {_COLUMNS} FROM entities e WHERE e.rid IN ({marks})", page_rids
+            )
+        }
+        entities = [by_rid[r] for r in page_rids if r in by_rid]
+    return QueryPage(entities, len(hits) if count else None)

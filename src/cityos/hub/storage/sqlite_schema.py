@@ -1,0 +1,87 @@
+"""Versioned schema of the SQLite backend, applied by ordered migrations (``user_version``)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from cityos.core.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Migration scripts; index + 1 is the schema version each one produces. Never edit a released
+#: script: append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE tenants (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE entities (
+        rid INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        types TEXT NOT NULL,
+        scope TEXT,
+        created_at TEXT NOT NULL,
+        modified_at TEXT NOT NULL,
+        attrs TEXT NOT NULL,
+        datasets TEXT,
+        UNIQUE (tenant, id)
+    );
+    CREATE TABLE entity_types (
+        tenant TEXT NOT NULL,
+        type TEXT NOT NULL,
+        rid INTEGER NOT NULL,
+        PRIMARY KEY (tenant, type, rid)
+    ) WITHOUT ROWID;
+    CREATE INDEX entity_types_rid ON entity_types (rid);
+    CREATE VIRTUAL TABLE geo_rtree USING rtree (gid, min_lon, max_lon, min_lat, max_lat);
+    CREATE TABLE geo_attrs (
+        gid INTEGER PRIMARY KEY,
+        rid INTEGER NOT NULL,
+        attr TEXT NOT NULL
+    );
+    CREATE INDEX geo_attrs_rid ON geo_attrs (rid);
+    CREATE TABLE jsonld_contexts (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_usage TEXT,
+        number_of_hits INTEGER NOT NULL DEFAULT 0,
+        content_length INTEGER NOT NULL DEFAULT 0,
+        extra TEXT
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`, each step in its own transaction.
+
+    Returns the version found before migrating. A database newer than this code is refused.
+    """
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {found} is newer than this CityOS ({SCHEMA_VERSION})"
+        )
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        log.info("hub schema migrated", extra={"schema_version": version})
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
