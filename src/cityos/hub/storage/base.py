@@ -1,8 +1,8 @@
 """The storage protocol every hub backend implements (SQLite, then PostgreSQL/PostGIS).
 
 The broker (:mod:`cityos.hub.broker`) owns NGSI-LD semantics; a backend only stores internal
-:class:`~cityos.hub.model.Entity` objects per tenant, answers filtered queries, and guarantees that a
-transaction either commits whole or leaves nothing behind.
+:class:`~cityos.hub.model.Entity` objects per tenant, answers filtered queries, and guarantees
+that a transaction either commits whole or leaves nothing behind.
 """
 
 from __future__ import annotations
