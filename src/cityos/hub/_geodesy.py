@@ -78,21 +78,21 @@ def kind(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
         return "string"
-    return "array" if isinstance(value, list | tuple) else "object"
+    return "array" if isinstance(value, (list, tuple)) else "object"
 
 
 def _position(value: object, path: str, gtype: str, dims: list[int]) -> list[float]:
     """Check one position [lon, lat(, alt)]; ``dims`` remembers the dimension seen first."""
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, (list, tuple)):
         raise BadRequestData(
             f"{path} must be a position [longitude, latitude], got {kind(value)} "
             f"(wrong nesting depth for {gtype}?)"
         )
-    if any(isinstance(item, list | tuple) for item in value):
+    if any(isinstance(item, (list, tuple)) for item in value):
         raise BadRequestData(
             f"{path} must be a position [longitude, latitude] but holds arrays "
             f"(wrong nesting depth for {gtype})"
@@ -100,7 +100,7 @@ def _position(value: object, path: str, gtype: str, dims: list[int]) -> list[flo
     if len(value) not in (2, 3):
         raise BadRequestData(f"{path} must hold 2 or 3 numbers, got {len(value)}")
     for index, number in enumerate(value):
-        if isinstance(number, bool) or not isinstance(number, int | float):
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
             raise BadRequestData(f"{path}[{index}] must be a number, got {kind(number)}")
         if not math.isfinite(number):
             raise BadRequestData(f"{path}[{index}] must be a finite number, got {number}")
@@ -118,12 +118,12 @@ def _position(value: object, path: str, gtype: str, dims: list[int]) -> list[flo
 
 def _array(value: object, path: str, gtype: str, what: str, minimum: int) -> list[Any]:
     """Check an array of at least ``minimum`` arrays (positions, rings, lines or polygons)."""
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, (list, tuple)):
         raise BadRequestData(
             f"{path} must be an array of {what}, got {kind(value)} "
             f"(wrong nesting depth for {gtype}?)"
         )
-    stray = [item for item in value if not isinstance(item, list | tuple)]
+    stray = [item for item in value if not isinstance(item, (list, tuple))]
     if stray:
         raise BadRequestData(
             f"{path} must be an array of {what} but holds a {kind(stray[0])} "

@@ -526,7 +526,8 @@ class Hub:
                 current[entity.id] = merged
                 result.success.append(entity.id)
             tx.insert(list(created.values()))
-            updated = [e for eid, e in current.items() if eid in existing and eid in result.success]
+            succeeded = set(result.success)
+            updated = [e for eid, e in current.items() if eid in existing and eid in succeeded]
             tx.update(updated)
         result.created = list(created)
         changes += [Change("create", e.id, None, e) for e in created.values()]
@@ -571,7 +572,9 @@ class Hub:
         self._committed(name, [Change("update", entity_id, before, new)])
 
     def _validate(self, entity: Entity, tenant: str, operation: str) -> None:
-        self.plugins.hook.hub_validate_entity(entity=entity, tenant=tenant, operation=operation)
+        hook = self.plugins.hook.hub_validate_entity
+        if hook.get_hookimpls():
+            hook(entity=entity, tenant=tenant, operation=operation)
 
     def _has_filters(self) -> bool:
         return bool(self.plugins.hook.hub_filter_entities.get_hookimpls())

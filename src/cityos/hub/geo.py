@@ -103,7 +103,7 @@ def validate_geojson(obj: object, *, where: str = "value") -> dict[str, Any]:
     if bbox is not None and not (
         isinstance(bbox, list)
         and len(bbox) in (4, 6)
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
     ):
         raise BadRequestData(f"{where}.bbox must be an array of 4 or 6 numbers")
     return _geometry(gtype, obj["coordinates"], f"{where}.coordinates", where)

@@ -66,6 +66,7 @@ METADATA_KEYS = frozenset(
 SYSTEM_KEYS = frozenset({"createdAt", "modifiedAt"})
 #: Entity members that are not attributes.
 ENTITY_RESERVED = frozenset({"@context", "id", "type", "scope", "createdAt", "modifiedAt"})
+_NOT_ATTRIBUTES = ENTITY_RESERVED | {"@id", "@type"}
 #: Names a client may not use as attribute names (§4.6.2: reserved core members).
 FORBIDDEN_ATTR_NAMES = frozenset(
     {"id", "type", "@context", "@id", "@type", "value", "object", "scope"}
@@ -127,14 +128,21 @@ def check_entity_id(entity_id: object, *, where: str = "id") -> str:
     return entity_id
 
 
+_VALID_NAMES: dict[str, None] = {}
+
+
 def check_name(name: object, *, what: str = "attribute name") -> str:
     """Validate an attribute, sub-attribute or type name as written by a client (§4.6.2)."""
+    if name in _VALID_NAMES:
+        return name  # type: ignore[return-value]
     if not isinstance(name, str) or not name:
         raise BadRequestData(f"invalid {what}: must be a non-empty string")
     if len(name) > 512:
         raise BadRequestData(f"invalid {what}: longer than 512 characters")
     if _NAME_FORBIDDEN_RE.search(name):
         raise BadRequestData(f"invalid {what} {name!r}: contains a forbidden character")
+    if len(_VALID_NAMES) < 65536:
+        _VALID_NAMES[name] = None
     return name
 
 
@@ -221,14 +229,15 @@ def parse_attributes(
     """
     attrs: dict[str, list[dict[str, Any]]] = {}
     for name, raw in body.items():
-        if name in ENTITY_RESERVED or name == "@id" or name == "@type":
+        if name in _NOT_ATTRIBUTES:
             continue
-        check_name(name)
-        iri = expand(name)
+        iri = expand(check_name(name))
         if allow_null and (raw is None or raw == NGSI_LD_NULL):
             attrs[iri] = [{"type": "Null"}]
-            continue
-        attrs[iri] = parse_attribute(raw, expand, name=name, now=now, allow_null=allow_null)
+        elif type(raw) is list:
+            attrs[iri] = parse_attribute(raw, expand, name=name, now=now, allow_null=allow_null)
+        else:
+            attrs[iri] = [parse_instance(raw, expand, name=name, now=now, allow_null=allow_null)]
     return attrs
 
 
@@ -260,29 +269,27 @@ def _looks_like_instance(item: object) -> bool:
     return kind is None and any(key in item for key in TYPE_OF_KEY)
 
 
-def _infer_type(raw: object) -> tuple[str, object, dict[str, Any]]:
-    """Attribute type, principal content and remaining members of a concise or keyValues value."""
-    if isinstance(raw, dict):
+def _infer_type(raw: object) -> tuple[str, str | None, object]:
+    """Attribute type, the member holding the principal content (None: ``raw`` itself is the
+    value, with no other members) and that content, for normalized, concise or keyValues input."""
+    if type(raw) is dict:
         kind = raw.get("type")
-        if kind in PRINCIPAL_KEY:
-            key = PRINCIPAL_KEY[kind]
-            if key not in raw and not (kind == "Property" and "value" in raw):
-                raise BadRequestData(f"a {kind} needs a '{key}' member")
-            rest = {k: v for k, v in raw.items() if k not in ("type", key)}
-            return kind, raw[key], rest
-        if (kind in GEOJSON_TYPES and "coordinates" in raw) or kind == "GeometryCollection":
-            return "GeoProperty", raw, {}
         if kind is not None:
+            key = PRINCIPAL_KEY.get(kind)
+            if key is not None:
+                if key not in raw:
+                    raise BadRequestData(f"a {kind} needs a '{key}' member")
+                return kind, key, raw[key]
+            if kind in GEOJSON_TYPES:
+                return "GeoProperty", None, raw
             raise BadRequestData(f"unknown attribute type {kind!r}")
         for key, inferred in TYPE_OF_KEY.items():
             if key in raw:
-                rest = {k: v for k, v in raw.items() if k != key}
                 value = raw[key]
                 if inferred == "Property" and _is_geometry(value):
                     inferred = "GeoProperty"
-                return inferred, value, rest
-        return "Property", raw, {}
-    return "Property", raw, {}
+                return inferred, key, value
+    return "Property", None, raw
 
 
 def _is_geometry(value: object) -> bool:
@@ -305,11 +312,12 @@ def parse_instance(
     """Validate one attribute instance and return it in internal form."""
     if raw is None:
         raise BadRequestData(f"attribute {name!r} has a null value")
-    kind, principal, rest = _infer_type(raw)
+    kind, principal_key, principal = _infer_type(raw)
     value = _check_principal(kind, principal, expand, name=name)
     instance: dict[str, Any] = {"type": kind, "value": value}
-    for key, member in rest.items():
-        if key in SYSTEM_KEYS or key == "instanceId":
+    members = raw.items() if principal_key is not None else ()  # type: ignore[union-attr]
+    for key, member in members:
+        if key == "type" or key == principal_key or key in SYSTEM_KEYS or key == "instanceId":
             continue
         if key == "observedAt":
             instance["observedAt"] = _check_datetime(member, f"{name}.observedAt")
@@ -343,6 +351,10 @@ def parse_instance(
 def _check_principal(kind: str, value: object, expand: Expand, *, name: str) -> object:
     if value is None:
         raise BadRequestData(f"attribute {name!r} has a null value")
+    if kind == "Property":
+        if type(value) is dict and "@value" in value:
+            return value["@value"]
+        return value
     if kind == "Relationship":
         objects = value if isinstance(value, list) else [value]
         if not objects or not all(is_uri(o) for o in objects):
@@ -382,8 +394,6 @@ def _check_principal(kind: str, value: object, expand: Expand, *, name: str) -> 
         if not isinstance(value, dict | list):
             raise BadRequestData(f"JsonProperty {name!r}: 'json' must be an object or array")
         return value
-    if kind == "Property" and isinstance(value, dict) and ("@value" in value):
-        return value["@value"]
     return value
 
 
