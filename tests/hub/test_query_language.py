@@ -447,10 +447,12 @@ def test_non_string_input_is_rejected() -> None:
         ("2024-01-01T00:00:00,25z", "2024-01-01T00:00:00.250000Z"),
         ("0005-01-01T00:00:00Z", "0005-01-01T00:00:00.000000Z"),
         ("2024-02-30T00:00:00Z", None),
+        ("2024-01-01T00:00:00+24:00", None),
+        ("2024-01-01T00:00:00+01:60", None),
         ("0001-01-01T00:00:00+01:00", None),
         ("2024-01-01", None),
         ("2024-01-01T00:00:60Z", None),
-        ("２０２４-01-01T00:00:00Z", None),
+        ("\uff12\uff10\uff12\uff14-01-01T00:00:00Z", None),
         (20240101, None),
         (None, None),
     ],
@@ -472,7 +474,7 @@ def test_canonical_date_and_time() -> None:
     assert canonical_date(5) is None
     assert canonical_time("08:30") == "08:30:00.000000"
     assert canonical_time("08:30:05.1Z") == "08:30:05.100000"
-    assert canonical_time("23:59:59") == "23:59:59.999999"[:9] + "000000"
+    assert canonical_time("23:59:59") == "23:59:59.000000"
     assert canonical_time("24:00:00") is None
     assert canonical_time("08:60") is None
     assert canonical_time("08:30+01:00") is None
@@ -633,7 +635,7 @@ def test_rendered_queries_parse_back_to_the_same_tree(query: Query) -> None:
     assert str(query) == text
 
 
-FUZZ_ALPHABET = list('abcé:/#._-[]*()!=<>~;|,"\\ 0123456789eETZ+') + ["true", "..", "urn:x"]
+FUZZ_ALPHABET = [*'abcé:/#._-[]*()!=<>~;|,"\\ 0123456789eETZ+', "true", "..", "urn:x"]
 
 
 @FAST

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from cityos.core.errors import BadRequestData
 from cityos.hub.query_eval import compile_predicate, matches
 from cityos.hub.query_language import (
-    META_MEMBERS,
     And,
     AttrPath,
     BooleanValue,
@@ -106,7 +105,10 @@ ENTITIES: dict[str, Entity] = {
     "room3": {
         NS + "temperature": [prop("warm")],
         NS + "isPartOf": [
-            {"type": "ListRelationship", "value": ["urn:ngsi-ld:Building:1", "urn:ngsi-ld:Building:3"]}
+            {
+                "type": "ListRelationship",
+                "value": ["urn:ngsi-ld:Building:1", "urn:ngsi-ld:Building:3"],
+            }
         ],
         NS + "gender": [{"type": "VocabProperty", "value": NS + "Male"}],
         NS + "brandName": [prop("Mercedes-Benz")],
@@ -130,7 +132,7 @@ ENTITIES: dict[str, Entity] = {
 
 
 def store(conn: sqlite3.Connection, entities: Mapping[str, Entity]) -> None:
-    """Store entities as the storage does: default instances in ``attrs``, the rest in ``datasets``."""
+    """Store as the storage does: default instances in ``attrs``, the others in ``datasets``."""
     for entity_id, attributes in entities.items():
         default: dict[str, Any] = {}
         datasets: dict[str, list[dict[str, Any]]] = {}
@@ -323,7 +325,7 @@ def test_fragment_is_null_free_under_negation(conn: sqlite3.Connection) -> None:
 
 
 def test_compiled_fragment_uses_parameters_for_values() -> None:
-    where, params = compile_q(parse_q("a==\"x'); DROP TABLE e; --\""), expand)
+    where, params = compile_q(parse_q('a=="x\'); DROP TABLE e; --"'), expand)
     assert "DROP" not in where
     assert params and set(params) == {"x'); DROP TABLE e; --"}
 
@@ -350,7 +352,27 @@ def test_regexp_function_is_registered_and_none_safe() -> None:
     assert db.execute("SELECT ngsi_datetime('2024-01-01T01:00:00+01:00')").fetchone() == (
         "2024-01-01T00:00:00.000000Z",
     )
-    assert db.execute("SELECT ngsi_date('2024-02-30'), ngsi_time('7:00')").fetchone() == (None, None)
+    assert db.execute("SELECT ngsi_date('2024-02-30'), ngsi_time('7:00')").fetchone() == (
+        None,
+        None,
+    )
+
+
+def test_malformed_instances_are_ignored() -> None:
+    iri = NS + "a"
+    good = prop(1, datasetId="urn:ds:1")
+    db = connect()
+    db.execute(
+        "INSERT INTO e VALUES ('x', ?, ?)",
+        (
+            orjson.dumps({NS + "b": 5}).decode(),
+            orjson.dumps({iri: ["text", 5, None, good]}).decode(),
+        ),
+    )
+    attrs: Any = {iri: ["text", 5, None, good], NS + "b": [5]}
+    for q, expected in [("a==1", True), ("a", True), ("!a", False), ("a!=1", False), ("b", False)]:
+        assert matches(parse_q(q), attrs, expand) is expected, q
+        assert sql_ids(db, parse_q(q)) == ({"x"} if expected else set()), q
 
 
 def test_compiled_predicate_is_reusable() -> None:
@@ -387,8 +409,9 @@ JSON_VALUES = st.recursive(
     max_leaves=6,
 )
 TYPES = st.sampled_from(
-    ["Property", "Relationship", "LanguageProperty", "ListProperty", "ListRelationship"]
+    ["Property", "Property", "Property", "Relationship", "LanguageProperty", "ListRelationship"]
 )
+METAS = st.sampled_from(["observedAt", "unitCode", "datasetId", "createdAt"])
 
 
 @st.composite
@@ -444,7 +467,7 @@ def paths(draw: st.DrawFn) -> AttrPath:
     sub = (SUB,) if draw(st.sampled_from([False, False, True])) else ()
     shape = draw(st.sampled_from(["value", "value", "value", "meta", "members", "wildcard"]))
     if shape == "meta":
-        return AttrPath(attr, sub, draw(st.sampled_from(sorted(META_MEMBERS))))
+        return AttrPath(attr, sub, draw(METAS))
     members = draw(st.lists(st.sampled_from(MEMBERS), min_size=1, max_size=2))
     if shape == "members":
         return AttrPath(attr, sub, None, tuple(members))
@@ -470,7 +493,9 @@ def comparisons(draw: st.DrawFn) -> Comparison:
     if kind == 3:
         values = draw(st.lists(QUERY_SCALARS, min_size=2, max_size=3))
         return Comparison(path, op, ValueList(tuple(values)))
-    bounds = draw(st.lists(ORDERABLE, min_size=2, max_size=2).filter(lambda b: type(b[0]) is type(b[1])))
+    bounds = draw(
+        st.lists(ORDERABLE, min_size=2, max_size=2).filter(lambda b: type(b[0]) is type(b[1]))
+    )
     low, high = sorted(bounds, key=lambda bound: bound.value)
     return Comparison(path, op, Range(low, high))
 
@@ -486,7 +511,9 @@ RANDOM_QUERIES = st.recursive(
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(entities(), min_size=1, max_size=6), st.lists(RANDOM_QUERIES, min_size=1, max_size=4))
+@given(
+    st.lists(entities(), min_size=1, max_size=6), st.lists(RANDOM_QUERIES, min_size=1, max_size=4)
+)
 def test_sql_matches_evaluator_on_random_data(data: list[Entity], queries: list[Query]) -> None:
     population = {f"e{index}": entity for index, entity in enumerate(data)}
     db = connect()
@@ -496,5 +523,33 @@ def test_sql_matches_evaluator_on_random_data(data: list[Entity], queries: list[
             expected = eval_ids(population, query)
             assert sql_ids(db, query) == expected, to_text(query)
             assert sql_ids(db, parse_q(to_text(query))) == expected
+    finally:
+        db.close()
+
+
+@st.composite
+def scalar_comparisons(draw: st.DrawFn) -> Comparison:
+    op = draw(st.sampled_from(list(Operator)))
+    if op in (Operator.MATCH, Operator.NOT_MATCH):
+        return Comparison(AttrPath("a"), op, RegexPattern(draw(st.sampled_from(["^a", "^2024"]))))
+    if op in (Operator.EQ, Operator.NE):
+        return Comparison(AttrPath("a"), op, draw(QUERY_SCALARS))
+    return Comparison(AttrPath("a"), op, draw(ORDERABLE))
+
+
+PLAIN_VALUES = st.one_of(SCALAR_DATA, st.lists(SCALAR_DATA, min_size=1, max_size=3))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PLAIN_VALUES, min_size=1, max_size=8), st.lists(scalar_comparisons(), max_size=6))
+def test_sql_matches_evaluator_on_scalar_comparisons(
+    values: list[object], queries: list[Comparison]
+) -> None:
+    population = {f"e{index}": {NS + "a": [prop(value)]} for index, value in enumerate(values)}
+    db = connect()
+    try:
+        store(db, population)
+        for query in queries:
+            assert sql_ids(db, query) == eval_ids(population, query), to_text(query)
     finally:
         db.close()

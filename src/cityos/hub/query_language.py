@@ -261,6 +261,8 @@ def canonical_datetime(text: object) -> str | None:
         )  # fmt: skip
         if zone and zone not in "Zz":
             digits = zone[1:].replace(":", "")
+            if int(digits[:2]) > 23 or int(digits[2:]) > 59:
+                return None
             offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
             moment = moment - offset if zone[0] == "+" else moment + offset
     except (ValueError, OverflowError):

@@ -147,7 +147,8 @@ class _SqliteCompiler:
         dataset = test(f"{row}.value", "$")
         return (
             f"({default} OR (e.datasets IS NOT NULL AND EXISTS (SELECT 1 FROM json_each("
-            f"e.datasets, {_literal('$' + key)}) AS {row} WHERE {dataset})))"
+            f"e.datasets, {_literal('$' + key)}) AS {row} WHERE {row}.type = 'object' "
+            f"AND {dataset})))"
         )
 
     @staticmethod
