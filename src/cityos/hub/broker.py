@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 import pluggy
 
 from cityos.core.errors import (
@@ -29,13 +30,16 @@ from cityos.hub.geo import GeoQuery
 from cityos.hub.hookspecs import plugin_manager
 from cityos.hub.jsonld_context import ActiveContext, ContextResolver
 from cityos.hub.model import (
+    TYPE_OF_KEY,
     Entity,
     check_entity_id,
     check_name,
     expand_types,
+    is_null_attribute,
     parse_attribute,
     parse_attributes,
     parse_entity,
+    parse_fragment,
 )
 from cityos.hub.query_language import parse_q
 from cityos.hub.representation import RenderOptions, render_entity
@@ -203,7 +207,7 @@ class Hub:
                 entity.scope = patch.scope
             for iri, instances in patch.attrs.items():
                 if instances[0].get("type") == "Null":
-                    ops.delete_instances(entity, iri, delete_all=True)
+                    _delete_null(entity, iri, instances[0])
                 else:
                     ops.put_instances(entity, iri, instances, mode="merge", now=now)
             return entity
@@ -252,7 +256,7 @@ class Hub:
         if "id" in body and body["id"] != entity_id:
             raise BadRequestData(f"the id in the payload differs from the URL ({entity_id})")
         new_types = expand_types(body["type"], ctx.expand_term) if "type" in body else []
-        attrs = parse_attributes(body, ctx.expand_term, now=now)
+        attrs = parse_attributes(body, ctx.expand_term, now=now, allow_null=mode == "existing")
         if not attrs and not new_types:
             raise BadRequestData("the payload has no attributes")
         result = UpdateResult()
@@ -263,6 +267,13 @@ class Hub:
                     entity.types.append(t)
             for iri, instances in attrs.items():
                 name = ctx.compact_iri(iri)
+                if instances[0]["type"] == "Null":
+                    if _delete_null(entity, iri, instances[0]):
+                        result.updated.append(name)
+                    else:
+                        reason = "attribute does not exist"
+                        result.not_updated.append({"attributeName": name, "reason": reason})
+                    continue
                 skipped = ops.put_instances(entity, iri, instances, mode=mode, now=now)
                 if len(skipped) < len(instances):
                     result.updated.append(name)
@@ -288,44 +299,56 @@ class Hub:
         *,
         replace: bool = False,
     ) -> None:
-        """Partial attribute update (§5.6.4), or replace the attribute (§5.6.19) if ``replace``."""
+        """Partial attribute update (§5.6.4), or replace the attribute (§5.6.19) if ``replace``.
+
+        A partial update merges the fragment into the instance it names (by ``datasetId``): its
+        members replace the stored ones, sub-attributes merge, and the principal value may be left
+        out. A fragment whose value is NGSI-LD Null deletes that instance (§5.6.4, §4.5.0).
+        ResourceNotFound if the entity or the instance does not exist.
+        """
         check_entity_id(entity_id)
         check_name(attr)
         if not isinstance(body, dict):
             raise BadRequestData("the payload must be a JSON object (one attribute)")
         now = now_iso()
         iri = ctx.expand_term(attr)
-        fragment = dict(body)
-        if (
-            not replace
-            and "type" not in fragment
-            and not any(
-                k in fragment
-                for k in ("value", "object", "languageMap", "valueList", "vocab", "json")
-            )
-        ):
-            raise BadRequestData(f"the update of {attr!r} carries no value")
-        instances = parse_attribute(fragment, ctx.expand_term, name=attr, now=now)
+        dataset = body.get("datasetId")
+        if dataset is not None:
+            check_entity_id(dataset, where=f"{attr}.datasetId")
+        if replace:
+            if "type" not in body and not any(key in body for key in TYPE_OF_KEY):
+                raise BadRequestData(f"the new {attr!r} has no 'type' nor value")
+            instances = parse_attribute(body, ctx.expand_term, name=attr, now=now)
+        elif is_null_attribute(body):
+            self.delete_attr(entity_id, attr, ctx, tenant, dataset_id=dataset)
+            return
+
+        def find(existing: list[dict[str, Any]], dataset: str | None) -> int:
+            index = ops.find_instance(existing, dataset)
+            if index is None:
+                label = "no default instance" if dataset is None else f"no datasetId {dataset}"
+                raise ResourceNotFound(
+                    f"attribute {attr!r} of entity {entity_id} has {label}", instance=entity_id
+                )
+            return index
 
         def change(entity: Entity) -> Entity:
-            existing = entity.attrs.get(iri, [])
-            for instance in instances:
-                index = ops.find_instance(existing, ops.dataset_of(instance))
-                if index is None:
-                    raise ResourceNotFound(
-                        f"attribute {attr!r} (datasetId {ops.dataset_of(instance)}) not found "
-                        f"in entity {entity_id}",
-                        instance=entity_id,
-                    )
-                old = existing[index]
-                if not replace and "type" not in body:
-                    instance["type"] = old["type"]
-                stamped = dict(instance, modifiedAt=now)
-                existing[index] = (
-                    ops.replace_instance(old, stamped)
-                    if replace
-                    else ops.merge_instance(old, stamped)
+            existing = entity.attrs.get(iri)
+            if not existing:
+                raise ResourceNotFound(
+                    f"entity {entity_id} has no attribute {attr!r}", instance=entity_id
                 )
+            if replace:
+                for instance in instances:
+                    index = find(existing, ops.dataset_of(instance))
+                    existing[index] = ops.replace_instance(
+                        existing[index], dict(instance, modifiedAt=now)
+                    )
+            else:
+                index = find(existing, dataset)
+                kind = existing[index]["type"]
+                fragment = parse_fragment(body, ctx.expand_term, name=attr, kind=kind, now=now)
+                existing[index] = ops.merge_instance(existing[index], fragment)
             return entity
 
         self._modify(entity_id, tenant, "update", change)
@@ -424,10 +447,15 @@ class Hub:
         return page
 
     # -- batch operations (§5.6.7-§5.6.10) --------------------------------------------------
+    #
+    # ``ctx`` expands the names of every entity that carries no ``@context`` of its own; an entity
+    # with an ``@context`` member (a JSON-LD batch, §6.3.5) is expanded with that context. Each
+    # entity succeeds or fails on its own (§5.6.7): a failed one leaves nothing behind.
+
     def batch_create(
         self, bodies: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT
     ) -> BatchResult:
-        """Create many entities; each one succeeds or fails on its own."""
+        """Create many entities (§5.6.7); an id taken (or repeated in the batch) is an error."""
         return self._batch_write(bodies, ctx, tenant, "create")
 
     def batch_upsert(
@@ -438,7 +466,9 @@ class Hub:
         *,
         mode: UpsertMode = "replace",
     ) -> BatchResult:
-        """Create or update many entities; ``mode=update`` merges attributes into existing ones."""
+        """Create or update many entities (§5.6.8): existing ones are replaced, or with
+        ``mode="update"`` get the attributes appended (overwriting those with the same name).
+        Repeated ids are applied in order."""
         return self._batch_write(bodies, ctx, tenant, "upsert-" + mode)
 
     def batch_update(
@@ -449,7 +479,8 @@ class Hub:
         *,
         no_overwrite: bool = False,
     ) -> BatchResult:
-        """Append attributes to many existing entities."""
+        """Append attributes to many existing entities (§5.6.9); a missing one is an error.
+        NonexistentTenant if the tenant was never written to."""
         return self._batch_write(
             bodies, ctx, tenant, "update-keep" if no_overwrite else "update-replace"
         )
@@ -496,47 +527,72 @@ class Hub:
 
     def _batch_write(self, bodies: Any, ctx: ActiveContext, tenant: str, op: str) -> BatchResult:
         items = self._batch_items(bodies)
+        name = self.read_tenant(tenant) if op.startswith("update") else tenant
         now = now_iso()
         result = BatchResult()
+        contexts: dict[bytes, ActiveContext] = {}
         parsed: list[Entity] = []
         for body in items:
             try:
+                entity_ctx = self._entity_context(body, ctx, contexts)
                 entity = parse_entity(
-                    body, ctx.expand_term, now=now, require_type=not op.startswith("update")
+                    body, entity_ctx.expand_term, now=now, require_type=not op.startswith("update")
                 )
                 parsed.append(entity)
             except CityOSError as exc:
                 eid = body.get("id") if isinstance(body, dict) else None
                 result.errors.append((eid if isinstance(eid, str) else "", exc))
-        changes: list[Change] = []
-        with self.storage.transaction(tenant) as tx:
-            existing = tx.get(e.id for e in parsed)
-            before = {eid: _copy(e) for eid, e in existing.items()}
-            current: dict[str, Entity] = dict(existing)
-            created: dict[str, Entity] = {}
-            for entity in parsed:
-                try:
-                    merged = self._batch_apply(op, entity, current.get(entity.id), now)
-                    self._validate(merged, tenant, op.split("-")[0])
-                except CityOSError as exc:
-                    result.errors.append((entity.id, exc))
-                    continue
-                if entity.id not in existing:
-                    created[entity.id] = merged
-                current[entity.id] = merged
-                result.success.append(entity.id)
-            tx.insert(list(created.values()))
-            succeeded = set(result.success)
-            updated = [e for eid, e in current.items() if eid in existing and eid in succeeded]
-            tx.update(updated)
+        if not parsed:
+            return result
+        created: dict[str, Entity] = {}
+        updated: list[Entity] = []
+        try:
+            with self.storage.transaction(name) as tx:
+                existing = tx.get(e.id for e in parsed)
+                before = {eid: _copy(e) for eid, e in existing.items()}
+                current: dict[str, Entity] = dict(existing)
+                succeeded: set[str] = set()
+                for entity in parsed:
+                    try:
+                        merged = self._batch_apply(op, entity, current.get(entity.id), now)
+                        self._validate(merged, name, op.split("-")[0])
+                    except CityOSError as exc:
+                        result.errors.append((entity.id, exc))
+                        continue
+                    if entity.id not in existing:
+                        created[entity.id] = merged
+                    current[entity.id] = merged
+                    if entity.id not in succeeded:
+                        succeeded.add(entity.id)
+                        result.success.append(entity.id)
+                updated = [e for eid, e in current.items() if eid in existing and eid in succeeded]
+                if not created and not updated:
+                    raise _NothingWritten  # roll back: not even the tenant is created
+                tx.insert(list(created.values()))
+                tx.update(updated)
+        except _NothingWritten:
+            return result
         result.created = list(created)
-        changes += [Change("create", e.id, None, e) for e in created.values()]
+        changes = [Change("create", e.id, None, e) for e in created.values()]
         changes += [Change("update", e.id, before[e.id], e) for e in updated]
-        self._committed(tenant, changes)
+        self._committed(name, changes)
         return result
+
+    def _entity_context(
+        self, body: Any, ctx: ActiveContext, cache: dict[bytes, ActiveContext]
+    ) -> ActiveContext:
+        """The context that expands one entity of a batch: its own ``@context``, else ``ctx``."""
+        if not isinstance(body, dict) or body.get("@context") is None:
+            return ctx
+        key = orjson.dumps(body["@context"])
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.context(body["@context"])
+        return found
 
     @staticmethod
     def _batch_apply(op: str, entity: Entity, old: Entity | None, now: str) -> Entity:
+        """The state ``entity`` leaves after ``op`` on ``old`` (which is never modified)."""
         if op == "create":
             if old is not None:
                 raise AlreadyExists(f"entity {entity.id} already exists", instance=entity.id)
@@ -549,13 +605,14 @@ class Hub:
             entity.created_at = old.created_at
             return entity
         mode = "keep" if op == "update-keep" else "replace"
+        merged = _copy(old)
         for t in entity.types:
-            if t not in old.types:
-                old.types.append(t)
+            if t not in merged.types:
+                merged.types.append(t)
         for iri, instances in entity.attrs.items():
-            ops.put_instances(old, iri, instances, mode=mode, now=now)
-        old.modified_at = now
-        return old
+            ops.put_instances(merged, iri, instances, mode=mode, now=now)
+        merged.modified_at = now
+        return merged
 
     # -- plumbing -----------------------------------------------------------------------------
     def _modify(self, entity_id: str, tenant: str, operation: str, change: Any) -> None:
@@ -620,6 +677,19 @@ def _selector(item: Any, ctx: ActiveContext) -> EntitySelector:
             raise BadRequestData("'type' in 'entities' must be a string")
         types = parse_type_selection(item["type"], ctx.expand_term)
     return EntitySelector(id=entity_id, id_pattern=pattern, types=types)
+
+
+class _NothingWritten(Exception):
+    """Raised inside a write transaction to roll it back when no entity was written."""
+
+
+def _delete_null(entity: Entity, iri: str, marker: dict[str, Any]) -> bool:
+    """Apply an NGSI-LD Null: delete the named dataset instance, or every instance if none is
+    named (§5.6.2, §5.6.17). Whether anything was deleted."""
+    dataset = marker.get("datasetId")
+    if dataset is not None:
+        return ops.delete_instances(entity, iri, dataset_id=dataset)
+    return ops.delete_instances(entity, iri, delete_all=True)
 
 
 def _copy(entity: Entity) -> Entity:

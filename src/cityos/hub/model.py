@@ -224,16 +224,17 @@ def parse_attributes(
 ) -> dict[str, list[dict[str, Any]]]:
     """Validate every attribute member of ``body`` (entity members are skipped).
 
-    With ``allow_null`` (merge-patch, §5.6.17) an attribute whose value is ``"urn:ngsi-ld:null"``
-    or JSON null is kept as ``[{"type": "Null"}]`` so the caller can delete it.
+    With ``allow_null`` (merge-patch §5.6.17, update §5.6.2) an attribute that is NGSI-LD Null
+    (see :func:`is_null_attribute`) is kept as ``[{"type": "Null"}]`` (with its ``datasetId``, if
+    it names one) so the caller can delete it.
     """
     attrs: dict[str, list[dict[str, Any]]] = {}
     for name, raw in body.items():
         if name in _NOT_ATTRIBUTES:
             continue
         iri = expand(check_name(name))
-        if allow_null and (raw is None or raw == NGSI_LD_NULL):
-            attrs[iri] = [{"type": "Null"}]
+        if allow_null and is_null_attribute(raw):
+            attrs[iri] = [_null_marker(raw, name)]
         elif type(raw) is list:
             attrs[iri] = parse_attribute(raw, expand, name=name, now=now, allow_null=allow_null)
         else:
@@ -315,8 +316,79 @@ def parse_instance(
     kind, principal_key, principal = _infer_type(raw)
     value = _check_principal(kind, principal, expand, name=name)
     instance: dict[str, Any] = {"type": kind, "value": value}
-    members = raw.items() if principal_key is not None else ()  # type: ignore[union-attr]
-    for key, member in members:
+    if principal_key is not None:
+        members: dict[str, Any] = raw  # type: ignore[assignment]
+        _parse_members(
+            instance,
+            members,
+            principal_key,
+            expand,
+            name=name,
+            now=now,
+            depth=depth,
+            allow_null=allow_null,
+        )
+    instance["createdAt"] = now
+    instance["modifiedAt"] = now
+    return instance
+
+
+def parse_fragment(
+    raw: object, expand: Expand, *, name: str, kind: str, now: str
+) -> dict[str, Any]:
+    """Validate the fragment of a partial attribute update (§5.6.4) against an attribute of type
+    ``kind``.
+
+    Unlike :func:`parse_instance`, the principal content may be left out: a fragment can carry
+    only metadata (``observedAt``, ``unitCode``...) or sub-attributes, which are merged into the
+    stored instance. A sub-attribute set to NGSI-LD Null is kept as ``{"type": "Null"}`` so the
+    merge removes it. The result has no ``value`` when the fragment had none.
+    """
+    if type(raw) is not dict:
+        raise BadRequestData(f"the update of {name!r} must be a JSON object (an attribute)")
+    if not raw:
+        raise BadRequestData(f"the update of {name!r} is empty")
+    given = raw.get("type")
+    principal_key: str | None = None
+    if given is not None:
+        if given not in PRINCIPAL_KEY:
+            raise BadRequestData(f"unknown attribute type {given!r}")
+        kind = given
+        principal_key = PRINCIPAL_KEY[kind] if PRINCIPAL_KEY[kind] in raw else None
+    else:
+        for key, inferred in TYPE_OF_KEY.items():
+            if key in raw:
+                principal_key = key
+                kind = inferred
+                if kind == "Property" and _is_geometry(raw[key]):
+                    kind = "GeoProperty"
+                break
+    fragment: dict[str, Any] = {"type": kind}
+    if principal_key is not None:
+        fragment["value"] = _check_principal(kind, raw[principal_key], expand, name=name)
+    _parse_members(
+        fragment, raw, principal_key or "", expand, name=name, now=now, depth=0, allow_null=True
+    )
+    if len(fragment) == 1:
+        raise BadRequestData(f"the update of {name!r} carries no value, metadata or sub-attribute")
+    fragment["modifiedAt"] = now
+    return fragment
+
+
+def _parse_members(
+    instance: dict[str, Any],
+    raw: dict[str, Any],
+    principal_key: str,
+    expand: Expand,
+    *,
+    name: str,
+    now: str,
+    depth: int,
+    allow_null: bool = False,
+) -> None:
+    """Validate the metadata and sub-attributes of an attribute into ``instance`` (§4.5.2)."""
+    kind = instance["type"]
+    for key, member in raw.items():
         if key == "type" or key == principal_key or key in SYSTEM_KEYS or key == "instanceId":
             continue
         if key == "observedAt":
@@ -331,21 +403,48 @@ def parse_instance(
             if kind != "Property" or not isinstance(member, str):
                 raise BadRequestData(f"'{name}.lang' is only allowed on a string Property")
             instance["lang"] = member
-        elif key in ("@context", "id", "@id"):
+        elif key in ("@context", "id", "@id") or key in PRINCIPAL_KEY.values():
             raise BadRequestData(f"attribute {name!r} may not contain {key!r}")
         else:
             if depth >= 4:
                 raise BadRequestData(f"attribute {name!r} nests sub-attributes too deeply")
             check_name(key, what="sub-attribute name")
-            if allow_null and (member is None or member == NGSI_LD_NULL):
+            if allow_null and is_null_attribute(member):
                 instance[expand(key)] = {"type": "Null"}
                 continue
             instance[expand(key)] = parse_instance(
                 member, expand, name=f"{name}.{key}", now=now, depth=depth + 1
             )
-    instance["createdAt"] = now
-    instance["modifiedAt"] = now
-    return instance
+
+
+def _null_marker(raw: object, name: str) -> dict[str, Any]:
+    """The internal form of an NGSI-LD Null attribute: ``{"type": "Null"}`` and its datasetId."""
+    marker: dict[str, Any] = {"type": "Null"}
+    if type(raw) is dict and "datasetId" in raw:
+        marker["datasetId"] = check_entity_id(raw["datasetId"], where=f"{name}.datasetId")
+    return marker
+
+
+def is_null_attribute(raw: object) -> bool:
+    """Whether an attribute in a payload is NGSI-LD Null, which deletes it (§4.5.0, §5.5.12).
+
+    That is JSON null, the string ``urn:ngsi-ld:null``, or an attribute whose principal content is
+    ``urn:ngsi-ld:null`` (``{"value": "urn:ngsi-ld:null"}``, ``{"object": ...}``,
+    ``{"languageMap": {"@none": "urn:ngsi-ld:null"}}``, ``{"valueList": ["urn:ngsi-ld:null"]}``...).
+    """
+    if raw is None or raw == NGSI_LD_NULL:
+        return True
+    if type(raw) is not dict:
+        return False
+    for key in TYPE_OF_KEY:
+        if key in raw:
+            member = raw[key]
+            return (
+                member == NGSI_LD_NULL
+                or member == [NGSI_LD_NULL]
+                or (key == "languageMap" and member == {"@none": NGSI_LD_NULL})
+            )
+    return False
 
 
 def _check_principal(kind: str, value: object, expand: Expand, *, name: str) -> object:

@@ -20,15 +20,27 @@ router = APIRouter(prefix=f"{PREFIX}/entityOperations", tags=["Batch operations"
 
 
 async def _batch_body(request: Request) -> tuple[Any, Any]:
+    """The array of entities of a batch request and the context for those without their own.
+
+    With ``application/ld+json`` every entity carries its own ``@context`` (§6.3.5), left in place
+    for the hub to resolve per entity, and no Link header is allowed; with ``application/json``
+    no entity may carry one, and the Link header (or the core context) applies to all.
+    """
     hub = hub_of(request)
     body = await neg.read_json(request, hub.settings.max_body_bytes)
     if not isinstance(body, list):
         raise BadRequestData("the payload of a batch operation must be a JSON array")
-    context_value = neg.request_context(request, body, has_body=True)
+    if neg.media_type(request) == neg.JSON_LD:
+        if neg.link_context(request) is not None:
+            raise BadRequestData("a JSON-LD body must not come with a Link @context header")
+        if any(isinstance(item, dict) and item.get("@context") is None for item in body):
+            raise BadRequestData(
+                "every entity of an application/ld+json batch must contain '@context'"
+            )
+        context_value = None
+    else:
+        context_value = neg.request_context(request, body, has_body=True)
     ctx = await run_in_threadpool(hub.context, context_value)
-    for item in body:
-        if isinstance(item, dict):
-            item.pop("@context", None)
     return body, ctx
 
 

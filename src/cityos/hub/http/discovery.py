@@ -1,4 +1,8 @@
-"""``/types`` and ``/attributes``: the entity types and attributes the hub holds (§5.7.5+)."""
+"""``/types`` and ``/attributes``: the entity types and attributes the hub holds (§5.7.5-§5.7.10).
+
+Type and attribute names in the path may be short terms or full IRIs (URL-encoded, so a ``/`` in
+an IRI arrives decoded: the path converters below accept it).
+"""
 
 from __future__ import annotations
 
@@ -29,12 +33,24 @@ async def _scope(request: Request) -> tuple[Any, ActiveContext, neg.ContextLink,
 
 
 def _attribute(summary: AttributeSummary, ctx: ActiveContext) -> dict[str, Any]:
+    """An Attribute with every member, for ``/attributes/{attrId}`` (§5.7.10)."""
     return {
         "id": summary.iri,
         "type": "Attribute",
         "attributeName": ctx.compact_iri(summary.iri),
         "attributeCount": summary.count,
         "attributeTypes": sorted(summary.attribute_types),
+        "typeNames": sorted(ctx.compact_iri(t) for t in summary.type_names),
+    }
+
+
+def _attribute_details(summary: AttributeSummary, ctx: ActiveContext) -> dict[str, Any]:
+    """One member of ``/attributes?details=true`` (§5.7.9): an Attribute with ``attributeName``
+    and ``typeNames`` but no ``attributeCount`` or ``attributeTypes``, as Stellio answers."""
+    return {
+        "id": summary.iri,
+        "type": "Attribute",
+        "attributeName": ctx.compact_iri(summary.iri),
         "typeNames": sorted(ctx.compact_iri(t) for t in summary.type_names),
     }
 
@@ -68,7 +84,7 @@ async def list_types(request: Request) -> Response:
     return neg.ngsi_response(payload, kind, link)
 
 
-@router.get("/types/{type_name}", summary="Details of one entity type")
+@router.get("/types/{type_name:path}", summary="Details of one entity type")
 async def type_info(type_name: str, request: Request) -> Response:
     hub = hub_of(request)
     kind, ctx, link, tenant = await _scope(request)
@@ -102,7 +118,7 @@ async def list_attributes(request: Request) -> Response:
     summaries = await run_in_threadpool(hub.storage.attribute_summaries, tenant)
     ordered = sorted(summaries.values(), key=lambda s: s.iri)
     if boolean(request.query_params, "details"):
-        return neg.ngsi_response([_attribute(s, ctx) for s in ordered], kind, link)
+        return neg.ngsi_response([_attribute_details(s, ctx) for s in ordered], kind, link)
     payload = {
         "id": f"urn:ngsi-ld:AttributeList:{uuid.uuid4()}",
         "type": "AttributeList",
@@ -111,7 +127,7 @@ async def list_attributes(request: Request) -> Response:
     return neg.ngsi_response(payload, kind, link)
 
 
-@router.get("/attributes/{attr_name}", summary="Details of one attribute")
+@router.get("/attributes/{attr_name:path}", summary="Details of one attribute")
 async def attribute_info(attr_name: str, request: Request) -> Response:
     hub = hub_of(request)
     kind, ctx, link, tenant = await _scope(request)

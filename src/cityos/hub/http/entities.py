@@ -196,7 +196,7 @@ async def update_attrs(entity_id: str, request: Request) -> Response:
 
 
 @router.patch(
-    "/entities/{entity_id}/attrs/{attr}", status_code=204, summary="Partial attribute update"
+    "/entities/{entity_id}/attrs/{attr:path}", status_code=204, summary="Partial attribute update"
 )
 async def update_attr(entity_id: str, attr: str, request: Request) -> Response:
     hub = hub_of(request)
@@ -207,7 +207,9 @@ async def update_attr(entity_id: str, attr: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.put("/entities/{entity_id}/attrs/{attr}", status_code=204, summary="Replace an attribute")
+@router.put(
+    "/entities/{entity_id}/attrs/{attr:path}", status_code=204, summary="Replace an attribute"
+)
 async def replace_attr(entity_id: str, attr: str, request: Request) -> Response:
     hub = hub_of(request)
     body, ctx = await _body(request)
@@ -217,7 +219,9 @@ async def replace_attr(entity_id: str, attr: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204, summary="Delete an attribute")
+@router.delete(
+    "/entities/{entity_id}/attrs/{attr:path}", status_code=204, summary="Delete an attribute"
+)
 async def delete_attr(entity_id: str, attr: str, request: Request) -> Response:
     hub = hub_of(request)
     params = request.query_params

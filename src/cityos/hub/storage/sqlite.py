@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from cityos.core.errors import InternalError
+from cityos.core.errors import BadRequestData, InternalError
 from cityos.core.logging import get_logger
 from cityos.core.timeutil import now_iso
 from cityos.hub import geo
@@ -30,6 +30,9 @@ log = get_logger(__name__)
 
 _COLUMNS = "e.rid, e.id, e.types, e.scope, e.created_at, e.modified_at, e.attrs, e.datasets"
 _CHUNK = 500
+#: Each entity owns a block of 2**GEO_SLOT_BITS R*Tree ids (its GeoProperty instances).
+GEO_SLOT_BITS = 8
+GEO_SLOTS = 1 << GEO_SLOT_BITS
 
 
 def json_path(*keys: str) -> str:
@@ -343,37 +346,30 @@ class _SQLiteTransaction:
         return found
 
     def _drop_geo(self, rids: list[int]) -> None:
-        for start in range(0, len(rids), _CHUNK):
-            chunk = rids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            gids = [
-                (g,)
-                for (g,) in self.conn.execute(
-                    f"SELECT gid FROM geo_attrs WHERE rid IN ({marks})", chunk
-                )
-            ]
-            if gids:
-                self.conn.executemany("DELETE FROM geo_rtree WHERE gid = ?", gids)
-                self.conn.executemany("DELETE FROM geo_attrs WHERE gid = ?", gids)
+        self.conn.executemany(
+            "DELETE FROM geo_rtree WHERE gid BETWEEN ? AND ?",
+            [(rid << GEO_SLOT_BITS, ((rid + 1) << GEO_SLOT_BITS) - 1) for rid in rids],
+        )
 
     def _index_geo(self, pairs: list[tuple[int, Entity]], *, replace: bool) -> None:
+        """Index every GeoProperty instance's bounding box; the R*Tree row id is derived from
+        the entity's row id, so an entity's boxes are found and dropped by a range of ids."""
         if replace:
             self._drop_geo([rid for rid, _ in pairs])
-        boxes = []
+        rows = []
         for rid, entity in pairs:
-            for iri, geometry in geo_instances(entity):
-                boxes.append((rid, iri, geo.bounding_box(geometry)))
-        if not boxes:
-            return
-        start = self.conn.execute("SELECT COALESCE(MAX(gid), 0) FROM geo_attrs").fetchone()[0] + 1
-        self.conn.executemany(
-            "INSERT INTO geo_attrs(gid, rid, attr) VALUES (?,?,?)",
-            [(gid, rid, iri) for gid, (rid, iri, _) in enumerate(boxes, start)],
-        )
-        self.conn.executemany(
-            "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat) VALUES (?,?,?,?,?)",
-            [(gid, *box) for gid, (_, _, box) in enumerate(boxes, start)],
-        )
+            for slot, (iri, geometry) in enumerate(geo_instances(entity)):
+                if slot >= GEO_SLOTS:
+                    raise BadRequestData(
+                        f"entity {entity.id} has more than {GEO_SLOTS} GeoProperty instances"
+                    )
+                rows.append(((rid << GEO_SLOT_BITS) | slot, *geo.bounding_box(geometry), rid, iri))
+        if rows:
+            self.conn.executemany(
+                "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat, rid, attr) "
+                "VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
 
 
 def _get(conn: sqlite3.Connection, tenant: str, ids: Iterable[str]) -> dict[str, Entity]:
@@ -432,17 +428,11 @@ def _where(tenant: str, flt: EntityFilter) -> tuple[str, list[Any]]:
         params.extend(q_params)
     if flt.geo is not None:
         box = flt.geo.prefilter_box()
-        sub = "SELECT g.rid FROM geo_attrs g"
-        sub_params: list[Any] = []
+        sub = "SELECT r.rid FROM geo_rtree r WHERE r.attr = ?"
+        sub_params: list[Any] = [flt.geoproperty]
         if box is not None:
-            sub += (
-                " JOIN geo_rtree r ON r.gid = g.gid WHERE r.max_lon >= ? AND r.min_lon <= ? "
-                "AND r.max_lat >= ? AND r.min_lat <= ? AND g.attr = ?"
-            )
-            sub_params = [box[0], box[1], box[2], box[3], flt.geoproperty]
-        else:
-            sub += " WHERE g.attr = ?"
-            sub_params = [flt.geoproperty]
+            sub += " AND r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?"
+            sub_params += [box[0], box[1], box[2], box[3]]
         clauses.append(f"e.rid IN ({sub})")
         params.extend(sub_params)
     return " AND ".join(clauses), params

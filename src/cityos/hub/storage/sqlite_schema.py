@@ -35,13 +35,9 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, type, rid)
     ) WITHOUT ROWID;
     CREATE INDEX entity_types_rid ON entity_types (rid);
-    CREATE VIRTUAL TABLE geo_rtree USING rtree (gid, min_lon, max_lon, min_lat, max_lat);
-    CREATE TABLE geo_attrs (
-        gid INTEGER PRIMARY KEY,
-        rid INTEGER NOT NULL,
-        attr TEXT NOT NULL
+    CREATE VIRTUAL TABLE geo_rtree USING rtree (
+        gid, min_lon, max_lon, min_lat, max_lat, +rid INTEGER, +attr TEXT
     );
-    CREATE INDEX geo_attrs_rid ON geo_attrs (rid);
     CREATE TABLE jsonld_contexts (
         id TEXT PRIMARY KEY,
         url TEXT NOT NULL,
