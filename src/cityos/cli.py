@@ -50,7 +50,11 @@ def demo(
 
     settings = load_settings()
     configure_logging(settings.log_level, "console")
-    hub = open_hub(settings)
+    try:
+        hub = open_hub(settings)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     try:
         count = seed(hub)
     finally:
@@ -81,3 +85,7 @@ def version() -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

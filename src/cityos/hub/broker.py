@@ -303,7 +303,7 @@ class Hub:
 
         A partial update merges the fragment into the instance it names (by ``datasetId``): its
         members replace the stored ones, sub-attributes merge, and the principal value may be left
-        out. A fragment whose value is NGSI-LD Null deletes that instance (§5.6.4, §4.5.0).
+        out. A fragment whose value is NGSI-LD Null deletes that instance (§5.6.4).
         ResourceNotFound if the entity or the instance does not exist.
         """
         check_entity_id(entity_id)

@@ -426,7 +426,7 @@ def _null_marker(raw: object, name: str) -> dict[str, Any]:
 
 
 def is_null_attribute(raw: object) -> bool:
-    """Whether an attribute in a payload is NGSI-LD Null, which deletes it (§4.5.0, §5.5.12).
+    """Whether an attribute in a payload is NGSI-LD Null, which deletes it (§5.5.12).
 
     That is JSON null, the string ``urn:ngsi-ld:null``, or an attribute whose principal content is
     ``urn:ngsi-ld:null`` (``{"value": "urn:ngsi-ld:null"}``, ``{"object": ...}``,

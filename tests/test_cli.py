@@ -1,0 +1,104 @@
+"""The `cityos` command end to end: demo seeding and a real server process on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from cityos.demo import sample_entities
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CITYOS_DATA_DIR"] = str(tmp_path)
+    env.pop("CITYOS_DATABASE_URL", None)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cityos(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cityos.cli", *args]
+
+
+def test_demo_seed_only_writes_the_sample_city(tmp_path):
+    result = subprocess.run(
+        _cityos("demo", "--seed-only"),
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Seeded {len(sample_entities())} sample entities" in result.stdout
+    assert (tmp_path / "hub.db").exists()
+    again = subprocess.run(
+        _cityos("demo", "--seed-only"),
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr  # seeding twice is idempotent
+
+
+def test_demo_serves_the_sample_city(tmp_path):
+    port = _free_port()
+    process = subprocess.Popen(
+        _cityos("demo", "--port", str(port)),
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        health = httpx.get(f"{base}/health").json()
+        assert health["status"] == "ok" and health["storage"] == "SQLiteStorage"
+        stations = httpx.get(
+            f"{base}/ngsi-ld/v1/entities", params={"type": "AirQualityObserved", "q": "pm25>20"}
+        ).json()
+        expected = [
+            e["id"]
+            for e in sample_entities()
+            if e["type"] == "AirQualityObserved" and e["pm25"]["value"] > 20
+        ]
+        assert [s["id"] for s in stations] == expected
+        spec = httpx.get(f"{base}/openapi.json").json()
+        assert spec["openapi"].startswith("3.1")
+        assert "/ngsi-ld/v1/entities" in spec["paths"]
+        assert "/ngsi-ld/v1/entityOperations/upsert" in spec["paths"]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert "Hub ready: http://127.0.0.1" in output
+
+
+def test_unknown_database_scheme_is_a_clear_error(tmp_path):
+    env = _env(tmp_path)
+    env["CITYOS_DATABASE_URL"] = "mongodb://localhost/x"
+    result = subprocess.run(
+        _cityos("demo", "--seed-only"), env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "unknown storage URL scheme 'mongodb'" in result.stderr
