@@ -44,16 +44,41 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _pack(instance: dict[str, Any], created: str, modified: str) -> dict[str, Any]:
+    """Drop instance timestamps equal to the entity's (most of them): the row stays small and
+    :func:`_unpack` restores them exactly."""
+    packed = {}
+    for key, member in instance.items():
+        if (key == "createdAt" and member == created) or (
+            key == "modifiedAt" and member == modified
+        ):
+            continue
+        if key != "value" and type(member) is dict and "type" in member:
+            member = _pack(member, created, modified)
+        packed[key] = member
+    return packed
+
+
+def _unpack(instance: dict[str, Any], created: str, modified: str) -> dict[str, Any]:
+    for key, member in instance.items():
+        if key != "value" and type(member) is dict and "type" in member:
+            _unpack(member, created, modified)
+    instance.setdefault("createdAt", created)
+    instance.setdefault("modifiedAt", modified)
+    return instance
+
+
 def entity_row(entity: Entity) -> tuple[str, str | None, str, str | None]:
     """Serialise an entity's types, scope, default instances and dataset instances."""
+    created, modified = entity.created_at, entity.modified_at
     defaults: dict[str, Any] = {}
     datasets: dict[str, list[Any]] = {}
     for iri, instances in entity.attrs.items():
         for instance in instances:
             if "datasetId" in instance:
-                datasets.setdefault(iri, []).append(instance)
+                datasets.setdefault(iri, []).append(_pack(instance, created, modified))
             else:
-                defaults[iri] = instance
+                defaults[iri] = _pack(instance, created, modified)
     return (
         _dumps(entity.types),
         _dumps(entity.scope) if entity.scope else None,
@@ -66,11 +91,12 @@ def row_entity(row: sqlite3.Row | tuple[Any, ...]) -> Entity:
     """Rebuild an entity from a row of ``_COLUMNS``."""
     _, eid, types, scope, created, modified, attrs_text, datasets_text = row
     attrs: dict[str, list[dict[str, Any]]] = {
-        iri: [instance] for iri, instance in orjson.loads(attrs_text).items()
+        iri: [_unpack(instance, created, modified)]
+        for iri, instance in orjson.loads(attrs_text).items()
     }
     if datasets_text:
         for iri, instances in orjson.loads(datasets_text).items():
-            attrs.setdefault(iri, []).extend(instances)
+            attrs.setdefault(iri, []).extend(_unpack(i, created, modified) for i in instances)
     return Entity(
         id=eid,
         types=orjson.loads(types),
