@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import cityos
 from cityos.core.errors import (
@@ -24,7 +25,8 @@ from cityos.core.settings import Settings, load_settings
 from cityos.hub.backends import open_hub
 from cityos.hub.broker import Hub
 from cityos.hub.http import batch, discovery, entities
-from cityos.hub.http.negotiation import OrjsonResponse
+from cityos.hub.http.negotiation import TENANT_HEADER, OrjsonResponse
+from cityos.hub.http.paths import EncodedSlashMiddleware
 
 log = get_logger(__name__)
 
@@ -73,6 +75,33 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(InternalError(f"internal error: {type(exc).__name__}"), request)
 
 
+class TenantEchoMiddleware:
+    """Echo the ``NGSILD-Tenant`` request header on the response, as Orion-LD does (§6.3.14)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tenant = None
+        if scope["type"] == "http":
+            for key, value in scope.get("headers", ()):
+                if key == b"ngsild-tenant":
+                    tenant = value
+                    break
+        if tenant is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_tenant(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.append((TENANT_HEADER.lower().encode(), tenant))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_tenant)
+
+
 def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
     """Build the application. A hub passed in is left open on shutdown; one built here is closed."""
     settings = settings or load_settings()
@@ -94,6 +123,8 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.state.hub = the_hub
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(EncodedSlashMiddleware)
+    app.add_middleware(TenantEchoMiddleware)
     app.include_router(entities.router)
     app.include_router(batch.router)
     app.include_router(discovery.router)

@@ -258,3 +258,21 @@ def test_unknown_path_and_method_are_problems(client):
     response = client.put(E, json={})
     assert response.status_code == 405
     assert response.json()["status"] == 405
+
+
+def test_ids_with_slashes_are_reachable_when_encoded(client):
+    entity_id = "http://example.org/bus/42"
+    assert create(client, make_entity(entity_id, "Bus", speed=30)).status_code == 201
+    encoded = f"{E}/http:%2F%2Fexample.org%2Fbus%2F42"
+    assert client.get(encoded).json()["id"] == entity_id
+    assert client.patch(f"{encoded}/attrs/speed", json={"value": 31}).status_code == 204
+    assert client.get(encoded).json()["speed"]["value"] == 31
+    assert client.delete(encoded).status_code == 204
+    assert client.get(encoded).status_code == 404
+
+
+def test_tenant_header_is_echoed(client):
+    response = create(client, make_entity(a=1), headers={"NGSILD-Tenant": "sejong"})
+    assert response.status_code == 201
+    assert response.headers["NGSILD-Tenant"] == "sejong"
+    assert "NGSILD-Tenant" not in create(client, make_entity("urn:x:2", "T")).headers

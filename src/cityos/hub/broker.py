@@ -548,8 +548,7 @@ class Hub:
         updated: list[Entity] = []
         try:
             with self.storage.transaction(name) as tx:
-                existing = tx.get(e.id for e in parsed)
-                before = {eid: _copy(e) for eid, e in existing.items()}
+                existing = tx.get(e.id for e in parsed)  # never modified: the "before" states
                 current: dict[str, Entity] = dict(existing)
                 succeeded: set[str] = set()
                 for entity in parsed:
@@ -574,7 +573,7 @@ class Hub:
             return result
         result.created = list(created)
         changes = [Change("create", e.id, None, e) for e in created.values()]
-        changes += [Change("update", e.id, before[e.id], e) for e in updated]
+        changes += [Change("update", e.id, existing[e.id], e) for e in updated]
         self._committed(name, changes)
         return result
 

@@ -15,12 +15,13 @@ from starlette.responses import Response
 
 from cityos.core.errors import ResourceNotFound
 from cityos.hub.http import negotiation as neg
+from cityos.hub.http.paths import NgsiRoute
 from cityos.hub.http.entities import PREFIX, hub_of
 from cityos.hub.http.params import boolean
 from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.storage.base import AttributeSummary
 
-router = APIRouter(prefix=PREFIX, tags=["Discovery"])
+router = APIRouter(prefix=PREFIX, tags=["Discovery"], route_class=NgsiRoute)
 
 
 async def _scope(request: Request) -> tuple[Any, ActiveContext, neg.ContextLink, str]:
