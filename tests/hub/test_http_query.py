@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import make_entity, point
 from pyproj import Geod
+
+from conftest import make_entity, point
 
 E = "/ngsi-ld/v1/entities"
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -157,7 +158,10 @@ def test_geo_near_matches_geodesic_distance(client, city):
 
 
 def test_geo_within_and_intersects(client, city):
-    box = "[[[127.2995,36.489],[127.3025,36.489],[127.3025,36.491],[127.2995,36.491],[127.2995,36.489]]]"
+    box = (
+        "[[[127.2995,36.489],[127.3025,36.489],[127.3025,36.491],"
+        "[127.2995,36.491],[127.2995,36.489]]]"
+    )
     within = ids(
         client.get(
             E, params={"georel": "within", "geometry": "Polygon", "coordinates": box, "limit": 100}

@@ -15,9 +15,9 @@ from starlette.responses import Response
 
 from cityos.core.errors import ResourceNotFound
 from cityos.hub.http import negotiation as neg
-from cityos.hub.http.paths import NgsiRoute
 from cityos.hub.http.entities import PREFIX, hub_of
 from cityos.hub.http.params import boolean
+from cityos.hub.http.paths import NgsiRoute
 from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.storage.base import AttributeSummary
 

@@ -13,8 +13,8 @@ from cityos.core.errors import BadRequestData
 from cityos.hub import geo
 from cityos.hub.broker import Hub, UpdateResult
 from cityos.hub.http import negotiation as neg
-from cityos.hub.http.paths import NgsiRoute
 from cityos.hub.http.params import boolean, entity_query, options_of, render_options
+from cityos.hub.http.paths import NgsiRoute
 from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.model import Entity, check_entity_id
 from cityos.hub.representation import RenderOptions, render_entity
