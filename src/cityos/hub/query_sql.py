@@ -184,7 +184,15 @@ class _SqliteCompiler:
             sql = f"({text} AND NOT IFNULL({match}, 0))"
         else:
             sql = any_candidate(self.comparator(op, operand))
-        if path.meta is None and (op in ORDERING or op in (Operator.MATCH, Operator.NOT_MATCH)):
+        numeric = isinstance(operand, NumberValue) or (
+            isinstance(operand, Range) and isinstance(operand.low, NumberValue)
+        )
+        # A Relationship's object is a URI (text), which a numeric test never matches anyway.
+        if (
+            path.meta is None
+            and not numeric
+            and (op in ORDERING or op in (Operator.MATCH, Operator.NOT_MATCH))
+        ):
             instance, _ = self.target(base, path)
             kind = f"json_extract({doc}, {_literal(instance + '.type')})"
             sql = f"(IFNULL({kind}, '') NOT IN {_RELATIONSHIPS} AND {sql})"
