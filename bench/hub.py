@@ -121,8 +121,7 @@ def http_ingest(settings: Settings, entities: list[dict[str, Any]], batch: int) 
     while not server.started:
         time.sleep(0.05)
     bodies = [
-        orjson.dumps(entities[offset : offset + batch])
-        for offset in range(0, len(entities), batch)
+        orjson.dumps(entities[offset : offset + batch]) for offset in range(0, len(entities), batch)
     ]
     url = f"http://127.0.0.1:{port}/ngsi-ld/v1/entityOperations/upsert"
     headers = {"Content-Type": "application/json"}
@@ -158,7 +157,7 @@ def query_bench(settings: Settings, raw_path: Path, queries: int, seed: int = 11
     timings: dict[str, tuple[list[float], list[float]]] = {"q": ([], []), "near": ([], [])}
     pm25 = "$.pm25.value"
     for _, low in cases:
-        text = f"pm25>={low};pm25<{low + 0.5};airQualityLevel==\"good\""
+        text = f'pm25>={low};pm25<{low + 0.5};airQualityLevel=="good"'
         query = EntityQuery(type="AirQualityObserved", q=text, limit=100)
         start = time.perf_counter()
         ours = hub.query_entities(query, ctx)

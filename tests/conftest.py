@@ -18,7 +18,9 @@ from cityos.hub.broker import Hub
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings with the data directory in a fresh temporary folder."""
-    return Settings(data_dir=tmp_path, max_body_bytes=64 * 1024, max_limit=100)
+    return Settings(
+        data_dir=tmp_path, max_body_bytes=64 * 1024, max_limit=100, context_fetch_timeout_s=1.0
+    )
 
 
 @pytest.fixture

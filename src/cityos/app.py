@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import cityos
+from cityos.core.access_log import AccessLogMiddleware
 from cityos.core.errors import (
     BadRequestData,
     CityOSError,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     install_error_handlers(app)
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(TenantEchoMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     app.include_router(entities.router)
     app.include_router(batch.router)
     app.include_router(discovery.router)

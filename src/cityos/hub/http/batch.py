@@ -146,4 +146,6 @@ async def batch_query(request: Request) -> Response:
         )
     page = await run_in_threadpool(hub.query_entities, query, ctx, neg.tenant_of(request))
     link = neg.context_link(context_value)
+    if not isinstance(context_value, str | None):  # inline: link a stored copy of it
+        link = neg.ContextLink(context_value, hub.resolver.context_url(ctx))
     return render_page(page.entities, page.count, ctx, link, opts, kind, params)
