@@ -49,6 +49,7 @@ from cityos.hub.storage.base import (
     EntitySelector,
     QueryPage,
     Storage,
+    Transaction,
 )
 from cityos.hub.type_selection import parse_type_selection
 
@@ -135,7 +136,9 @@ class Hub:
             if tx.get([entity.id]):
                 raise AlreadyExists(f"entity {entity.id} already exists", instance=entity.id)
             tx.insert([entity])
-        self._committed(tenant, [Change("create", entity.id, None, entity)])
+            changes = [Change("create", entity.id, None, entity)]
+            self._before_commit(tx, tenant, changes)
+        self._committed(tenant, changes)
         return entity.id
 
     def get_entity(self, entity_id: str, tenant: str = DEFAULT_TENANT) -> Entity:
@@ -223,7 +226,9 @@ class Hub:
             if old is None:
                 raise ResourceNotFound(f"entity {entity_id} not found", instance=entity_id)
             tx.delete([entity_id])
-        self._committed(name, [Change("delete", entity_id, old, None)])
+            changes = [Change("delete", entity_id, old, None)]
+            self._before_commit(tx, name, changes)
+        self._committed(name, changes)
 
     # -- attribute operations -----------------------------------------------------------------
     def append_attrs(
@@ -509,6 +514,7 @@ class Hub:
                         (eid, ResourceNotFound(f"entity {eid} not found", instance=eid))
                     )
             tx.delete(gone)
+            self._before_commit(tx, name, changes)
         result.success = gone
         self._committed(name, changes)
         return result
@@ -569,11 +575,12 @@ class Hub:
                     raise _NothingWritten  # roll back: not even the tenant is created
                 tx.insert(list(created.values()))
                 tx.update(updated)
+                changes = [Change("create", e.id, None, e) for e in created.values()]
+                changes += [Change("update", e.id, existing[e.id], e) for e in updated]
+                self._before_commit(tx, name, changes)
         except _NothingWritten:
             return result
         result.created = list(created)
-        changes = [Change("create", e.id, None, e) for e in created.values()]
-        changes += [Change("update", e.id, existing[e.id], e) for e in updated]
         self._committed(name, changes)
         return result
 
@@ -625,7 +632,9 @@ class Hub:
             new.modified_at = now_iso()
             self._validate(new, name, operation)
             tx.update([new])
-        self._committed(name, [Change("update", entity_id, before, new)])
+            changes = [Change("update", entity_id, before, new)]
+            self._before_commit(tx, name, changes)
+        self._committed(name, changes)
 
     def _validate(self, entity: Entity, tenant: str, operation: str) -> None:
         hook = self.plugins.hook.hub_validate_entity
@@ -641,6 +650,12 @@ class Hub:
             if replaced is not None:
                 entities = replaced
         return entities
+
+    def _before_commit(self, tx: Transaction, tenant: str, changes: list[Change]) -> None:
+        """Let plugins write in the same transaction (history, notification outbox)."""
+        hook = self.plugins.hook.hub_before_commit
+        if changes and hook.get_hookimpls():
+            hook(transaction=tx, tenant=tenant, changes=changes)
 
     def _committed(self, tenant: str, changes: list[Change]) -> None:
         if changes:

@@ -32,6 +32,17 @@ def hub_filter_entities(entities: list[Any], tenant: str, purpose: str | None) -
 
 
 @hookspec
+def hub_before_commit(transaction: Any, tenant: str, changes: list[Any]) -> None:
+    """Called inside a write transaction, after the entity writes and before the commit, with
+    one :class:`~cityos.hub.broker.Change` per created, updated or deleted entity.
+
+    Implementations may write their own rows through ``transaction`` (a backend
+    :class:`~cityos.hub.storage.base.Transaction`) so that they commit, or roll back, together with
+    the change: the temporal history and the notification outbox use this. Raising aborts the
+    whole write."""
+
+
+@hookspec
 def hub_after_commit(tenant: str, changes: list[Any]) -> None:
     """Called after a write transaction commits, with one
     :class:`~cityos.hub.broker.Change` per created, updated or deleted entity."""

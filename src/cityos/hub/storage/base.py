@@ -83,7 +83,15 @@ class AttributeSummary:
 
 
 class Transaction(Protocol):
-    """Writes within one tenant that commit together (or not at all)."""
+    """Writes within one tenant that commit together (or not at all).
+
+    ``conn`` is the backend's connection inside the open transaction: backend-specific stores
+    (temporal history, notification outbox) write through it so their rows commit with the
+    entity writes.
+    """
+
+    tenant: str
+    conn: Any
 
     def get(self, ids: Iterable[str]) -> dict[str, Entity]:
         """Current state of the named entities that exist."""
