@@ -1,31 +1,173 @@
-"""Shared fixtures: settings in a temporary data directory, a hub, and an HTTP client on it."""
+"""Shared fixtures: settings in a temporary data directory, a hub, and an HTTP client on it.
+
+``settings``, ``hub`` and ``client`` are parametrised over the storage backends: every test that
+uses them runs once on SQLite (a fresh file) and once on PostgreSQL (a fresh database). The
+PostgreSQL cluster is started once per session by ``scripts/postgres.sh`` (or taken from
+``CITYOS_TEST_POSTGRES_URL``, the URL of a database on a server where we may create databases);
+each test's database is a copy of a migrated template, dropped afterwards. If the server cannot be
+started, the PostgreSQL tests fail: they are never skipped. ``pytest -m "not postgresql"``
+deselects them.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from cityos.app import create_app
 from cityos.core.settings import Settings
-from cityos.hub.backends import open_hub
+from cityos.hub.backends import open_hub, open_storage
 from cityos.hub.broker import Hub
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+_PREFIX = "cityos_t"
+_OURS = re.compile(rf"{_PREFIX}_(\d+)_\w+")
+
+
+class PostgresServer:
+    """Databases for tests on one PostgreSQL server, named ``cityos_t_<pid>_<name>``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pid = os.getpid()
+        self.counter = itertools.count(1)
+        self.postgis_template = self.name("postgis")
+        self.schema_template = self.name("schema")
+
+    def name(self, suffix: str) -> str:
+        return f"{_PREFIX}_{self.pid}_{suffix}"
+
+    def url_for(self, database: str) -> str:
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(path="/" + database))
+
+    def execute(self, statement: str, database: str | None = None) -> list[tuple[Any, ...]]:
+        url = self.url if database is None else self.url_for(database)
+        with psycopg.connect(url, autocommit=True) as conn:
+            cursor = conn.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+
+    def prepare(self) -> None:
+        """Drop what dead test sessions left; build the PostGIS and the migrated templates."""
+        for (name,) in self.execute(
+            f"SELECT datname FROM pg_database WHERE datname LIKE '{_PREFIX}_%'"
+        ):
+            match = _OURS.fullmatch(name)
+            if match and not _alive(int(match.group(1))):
+                self.drop(name)
+        self.drop(self.postgis_template)
+        self.drop(self.schema_template)
+        self.execute(f"CREATE DATABASE {self.postgis_template} TEMPLATE template0 ENCODING 'UTF8'")
+        self.execute("CREATE EXTENSION postgis", self.postgis_template)
+        self.execute(f"CREATE DATABASE {self.schema_template} TEMPLATE {self.postgis_template}")
+        open_storage(self.url_for(self.schema_template)).close()
+
+    def create(self, template: str | None = None) -> str:
+        """A fresh database copied from ``template`` (the migrated one by default)."""
+        name = self.name(f"{next(self.counter)}")
+        self.execute(f"CREATE DATABASE {name} TEMPLATE {template or self.schema_template}")
+        return name
+
+    def drop(self, name: str) -> None:
+        self.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def close(self) -> None:
+        self.drop(self.schema_template)
+        self.drop(self.postgis_template)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start_postgres() -> str:
+    """The URL ``scripts/postgres.sh`` prints after starting (or reusing) the test cluster."""
+    try:
+        done = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "postgres.sh")],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"scripts/postgres.sh could not run: {exc}", pytrace=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].startswith("postgresql://"):
+        pytest.fail(
+            f"scripts/postgres.sh failed (exit {done.returncode}):\n{done.stderr[-4000:]}",
+            pytrace=False,
+        )
+    return lines[-1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of this test session, with template databases ready."""
+    server = PostgresServer(os.environ.get("CITYOS_TEST_POSTGRES_URL") or start_postgres())
+    try:
+        server.prepare()
+    except (psycopg.Error, RuntimeError) as exc:
+        pytest.fail(f"cannot prepare test databases on {server.url}: {exc}", pytrace=False)
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings with the data directory in a fresh temporary folder."""
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh, migrated PostgreSQL database, dropped after the test."""
+    name = postgres_server.create()
+    yield postgres_server.url_for(name)
+    postgres_server.drop(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend under test: ``"sqlite"`` or ``"postgresql"``."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite (the default file in the data directory), else a fresh database."""
+    if backend == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    """Settings with the data directory in a fresh temporary folder, on the backend under test."""
     return Settings(
-        data_dir=tmp_path, max_body_bytes=64 * 1024, max_limit=100, context_fetch_timeout_s=1.0
+        data_dir=tmp_path,
+        database_url=database_url,
+        max_body_bytes=64 * 1024,
+        max_limit=100,
+        context_fetch_timeout_s=1.0,
     )
 
 
 @pytest.fixture
 def hub(settings: Settings) -> Iterator[Hub]:
-    """A hub on a fresh SQLite file."""
+    """A hub on a fresh database of the backend under test."""
     the_hub = open_hub(settings)
     yield the_hub
     the_hub.storage.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +29,8 @@ from cityos.hub.broker import Hub
 from cityos.hub.http import batch, discovery, entities
 from cityos.hub.http.negotiation import TENANT_HEADER, OrjsonResponse
 from cityos.hub.http.paths import EncodedSlashMiddleware
+from cityos.hub.subscriptions import http as subscriptions_http
+from cityos.hub.subscriptions.service import subscriptions_of
 
 log = get_logger(__name__)
 
@@ -111,7 +114,11 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sender = subscriptions_of(the_hub).sender
+        sending = settings.notify_enabled and sender.start()
         yield
+        if sending:
+            await asyncio.to_thread(sender.stop)
         if owned:
             the_hub.storage.close()
 
@@ -130,9 +137,13 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.include_router(entities.router)
     app.include_router(batch.router)
     app.include_router(discovery.router)
+    app.include_router(subscriptions_http.router)
     from cityos.hub.api_contexts import contexts_router
 
     app.include_router(contexts_router(lambda: the_hub.resolver))
+    from cityos.web import web_router
+
+    app.include_router(web_router())
 
     @app.get("/health", tags=["Operations"], summary="Liveness and storage check")
     def health() -> dict[str, Any]:

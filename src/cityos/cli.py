@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -74,6 +75,132 @@ def demo(
     from cityos.app import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+twin_app = typer.Typer(
+    name="twin",
+    help="The digital twin: generate the Sejong 5-1 city model, import OpenStreetMap cities.",
+    no_args_is_help=True,
+)
+app.add_typer(twin_app)
+
+
+def _twin_progress() -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+    )
+
+
+def _twin_load(entities: list[dict[str, Any]], tenant: str, bar: Any) -> None:
+    """Load entities into the hub of the settings, with a progress bar; exit 1 on failure."""
+    from cityos.core.errors import CityOSError
+    from cityos.hub.backends import open_hub
+    from cityos.twin.loader import load_entities
+
+    settings = load_settings()
+    try:
+        hub = open_hub(settings)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    task = bar.add_task("load into the hub", total=len(entities))
+    try:
+        report = load_entities(
+            hub, entities, tenant=tenant, progress=lambda n, _t: bar.update(task, completed=n)
+        )
+    except CityOSError as exc:
+        bar.stop()
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        hub.storage.close()
+    bar.console.print(
+        f"Loaded {report.written} entities ({report.created} new) into "
+        f"{settings.resolved_database_url()} tenant {tenant or '(default)'} "
+        f"in {report.seconds:.1f} s ({report.rate:,.0f}/s)"
+    )
+
+
+@twin_app.command("generate")
+def twin_generate(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same city.")] = 51,
+    population: Annotated[int | None, typer.Option(help="Residents (default 20,164).")] = None,
+    households: Annotated[int | None, typer.Option(help="Households (default 8,714).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Export directory (default $CITYOS_DATA_DIR/twin).")
+    ] = None,
+    load: Annotated[bool, typer.Option("--load/--no-load", help="Load into the hub.")] = True,
+    tenant: Annotated[str, typer.Option(help="Hub tenant to load into (default tenant).")] = "",
+) -> None:
+    """Generate the Sejong 5-1 twin, write its exports and load it into the hub."""
+    from cityos.core.errors import CityOSError
+    from cityos.twin.export_geojson import write_exports
+    from cityos.twin.generator import count_by_type, generate
+    from cityos.twin.site import GeneratorParameters
+
+    defaults = GeneratorParameters()
+    params = GeneratorParameters(
+        seed=seed,
+        population=defaults.population if population is None else population,
+        households=defaults.households if households is None else households,
+    )
+    out_dir = out or load_settings().data_dir / "twin"
+    with _twin_progress() as bar:
+        task = bar.add_task("generate", total=1.0)
+
+        def step(stage: str, done: float) -> None:
+            bar.update(task, completed=done, description=f"generate: {stage}")
+
+        try:
+            city = generate(params, progress=step)
+        except CityOSError as exc:
+            bar.stop()
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(2) from None
+        entities = city.entities()
+        export = bar.add_task("export", total=1)
+        paths = write_exports(city, entities, out_dir)
+        bar.update(export, completed=1)
+        counts = ", ".join(f"{n} {t}" for t, n in count_by_type(entities).items())
+        bar.console.print(f"Generated {len(entities)} entities (seed {seed}): {counts}")
+        bar.console.print(f"Wrote {len(paths)} export files to {out_dir}")
+        if load:
+            _twin_load(entities, tenant, bar)
+
+
+@twin_app.command("import-osm")
+def twin_import_osm(
+    file: Annotated[Path, typer.Argument(help="An OpenStreetMap .osm.pbf (or .osm) file.")],
+    site: Annotated[str, typer.Option(help="Site code used in entity ids.")] = "osm",
+    out: Annotated[Path | None, typer.Option(help="Also write GeoJSON layers here.")] = None,
+    load: Annotated[bool, typer.Option("--load/--no-load", help="Load into the hub.")] = True,
+    tenant: Annotated[str, typer.Option(help="Hub tenant to load into (default tenant).")] = "",
+) -> None:
+    """Import roads and buildings of another city from an OpenStreetMap extract."""
+    from cityos.twin.export_geojson import write_geojson
+    from cityos.twin.osm_import import OsmImportError, read_osm
+
+    try:
+        result = read_osm(file, site=site)
+    except OsmImportError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    kinds = {t: sum(e["type"] == t for e in result.entities) for t in ("RoadSegment", "Building")}
+    typer.echo(
+        f"Read {kinds['RoadSegment']} roads and {kinds['Building']} buildings from {file.name}"
+        + (f"; skipped {dict(sorted(result.skipped.items()))}" if result.skipped else "")
+    )
+    if out is not None:
+        write_geojson(result.entities, out)
+        typer.echo(f"Wrote GeoJSON layers to {out}")
+    if load and result.entities:
+        with _twin_progress() as bar:
+            _twin_load(result.entities, tenant, bar)
 
 
 @app.command()

@@ -21,6 +21,8 @@ CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 EID = "urn:ngsi-ld:Vehicle:V1"
 URL = f"{E}/{EID}"
 ATTRS = f"{URL}/attrs"
+#: UpdateResult names attributes by their expanded IRIs (default vocabulary here).
+VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 
 
 def prop(value, **extra):
@@ -87,8 +89,8 @@ def test_append_no_overwrite_reports_kept_attributes(client, vehicle):
     )
     assert response.status_code == 207
     result = response.json()
-    assert result["updated"] == ["color"]
-    assert [n["attributeName"] for n in result["notUpdated"]] == ["brand"]
+    assert result["updated"] == [VOCAB + "color"]
+    assert [n["attributeName"] for n in result["notUpdated"]] == [VOCAB + "brand"]
     assert result["notUpdated"][0]["reason"]
     body = get(client)
     assert body["brand"] == vehicle["brand"]
@@ -132,8 +134,8 @@ def test_update_reports_missing_attributes_and_writes_the_others(client, vehicle
     response = client.patch(ATTRS, json={"brand": prop("Kia"), "color": prop("red")})
     assert response.status_code == 207
     result = response.json()
-    assert result["updated"] == ["brand"]
-    assert [n["attributeName"] for n in result["notUpdated"]] == ["color"]
+    assert result["updated"] == [VOCAB + "brand"]
+    assert [n["attributeName"] for n in result["notUpdated"]] == [VOCAB + "color"]
     body = get(client)
     assert body["brand"] == prop("Kia")
     assert "color" not in body
@@ -160,7 +162,7 @@ def test_null_is_refused_on_append_and_deletes_on_update(client, vehicle):
     missing = client.patch(ATTRS, json={"brand": "urn:ngsi-ld:null"})
     assert missing.status_code == 207
     assert missing.json() == {"updated": [], "notUpdated": [missing.json()["notUpdated"][0]]}
-    assert missing.json()["notUpdated"][0]["attributeName"] == "brand"
+    assert missing.json()["notUpdated"][0]["attributeName"] == VOCAB + "brand"
 
 
 def test_update_of_missing_entity_is_404(client):
@@ -307,7 +309,7 @@ def test_update_and_partial_update_address_one_dataset_instance(client, multi):
     assert client.patch(ATTRS, json={"speed": prop(85, datasetId="urn:ds:gps")}).status_code == 204
     missing = client.patch(ATTRS, json={"speed": prop(1, datasetId="urn:ds:none")})
     assert missing.status_code == 207
-    assert missing.json()["notUpdated"][0]["attributeName"] == "speed"
+    assert missing.json()["notUpdated"][0]["attributeName"] == VOCAB + "speed"
     partial = {"value": 86, "datasetId": "urn:ds:gps"}
     assert client.patch(f"{ATTRS}/speed", json=partial).status_code == 204
     unknown = {"value": 1, "datasetId": "urn:ds:none"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,11 +44,111 @@ class Settings(BaseSettings):
         3600.0, ge=0, description="How long a fetched @context is reused before refetching [s]."
     )
 
+    notify_enabled: bool = Field(
+        True,
+        description="Deliver subscription notifications from this process (set `false` on extra "
+        "server processes sharing one database: exactly one should deliver).",
+    )
+    notify_concurrency: int = Field(
+        8, ge=1, description="Most notifications being delivered at the same time."
+    )
+    notify_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for a receiver to answer a notification [s]."
+    )
+    notify_max_attempts: int = Field(
+        6, ge=1, description="Delivery attempts of a notification before it is dead-lettered."
+    )
+    notify_backoff_base_s: float = Field(
+        1.0, gt=0, description="Delay before the first retry; it doubles with each attempt [s]."
+    )
+    notify_backoff_max_s: float = Field(
+        300.0, gt=0, description="Longest delay between two delivery attempts [s]."
+    )
+    notify_poll_interval_s: float = Field(
+        1.0, gt=0, description="How often the sender looks at the outbox when not woken [s]."
+    )
+    notify_max_batch: int = Field(
+        1000,
+        ge=1,
+        description="Most entities in one notification when queued notifications of a "
+        "subscription are sent together.",
+    )
+    notify_sse_keepalive_s: float = Field(
+        15.0,
+        gt=0,
+        description="Idle time before an SSE notification stream sends a keep-alive [s].",
+    )
+
+    temporal_enabled: bool = Field(
+        True, description="Record the history of every attribute change (temporal API)."
+    )
+    temporal_retention_days: float = Field(
+        90.0,
+        ge=0,
+        description="Days the history is kept, by recording time (`0` keeps it forever).",
+    )
+    temporal_retention_overrides: str = Field(
+        "",
+        description="Per-tenant retention in days, e.g. `tenantA=30,tenantB=365` "
+        "(`0` keeps a tenant's history forever).",
+    )
+    temporal_purge_interval_s: float = Field(
+        3600.0,
+        ge=0,
+        description="Seconds between history purges by the server (`0`: the server never purges; "
+        "`cityos hub purge-history` still does).",
+    )
+    temporal_max_instances: int = Field(
+        1000,
+        ge=1,
+        description="Most instances (or aggregation periods) per attribute in one temporal "
+        "response; more answer 206 with `Content-Range`.",
+    )
+
+    @field_validator("temporal_retention_overrides")
+    @classmethod
+    def _check_overrides(cls, value: str) -> str:
+        parse_retention_overrides(value)
+        return value
+
+    def retention_days(self, tenant: str) -> float:
+        """The history retention of ``tenant`` in days (``0``: kept forever)."""
+        return parse_retention_overrides(self.temporal_retention_overrides).get(
+            tenant, self.temporal_retention_days
+        )
+
     def resolved_database_url(self) -> str:
         """The storage URL, defaulting to an SQLite file in ``data_dir``."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hub.db').as_posix()}"
+
+
+def parse_retention_overrides(text: str) -> dict[str, float]:
+    """Parse ``tenantA=30,tenantB=365`` into tenant -> days.
+
+    Raises
+    ------
+    ValueError
+        For an item that is not ``tenant=days`` with a number of days >= 0.
+    """
+    overrides: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        tenant, sep, days = item.partition("=")
+        tenant = tenant.strip()
+        try:
+            value = float(days)
+        except ValueError:
+            value = -1.0
+        if not sep or not tenant or not value >= 0:
+            raise ValueError(
+                f"invalid retention override {item!r}: use tenant=days (days >= 0), "
+                "separated by commas"
+            )
+        overrides[tenant] = value
+    return overrides
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -30,6 +30,8 @@ from cityos.hub.geo import GeoQuery
 from cityos.hub.hookspecs import plugin_manager
 from cityos.hub.jsonld_context import ActiveContext, ContextResolver
 from cityos.hub.model import (
+    ENTITY_RESERVED,
+    FORBIDDEN_ATTR_NAMES,
     TYPE_OF_KEY,
     Entity,
     check_entity_id,
@@ -40,9 +42,11 @@ from cityos.hub.model import (
     parse_attributes,
     parse_entity,
     parse_fragment,
+    parse_scope,
 )
 from cityos.hub.query_language import parse_q
 from cityos.hub.representation import RenderOptions, render_entity
+from cityos.hub.scope_query import parse_scope_query
 from cityos.hub.storage.base import (
     DEFAULT_TENANT,
     EntityFilter,
@@ -98,6 +102,7 @@ class EntityQuery:
     count: bool = False
     local: bool = False
     entities: Sequence[Any] | None = None
+    scope_q: str | None = None
 
 
 class Hub:
@@ -193,7 +198,7 @@ class Hub:
         if not isinstance(body, dict):
             raise BadRequestData("the payload must be a JSON object")
         patch = parse_entity(
-            body,
+            {k: v for k, v in body.items() if k in ENTITY_RESERVED or k in ("@id", "@type")},
             ctx.expand_term,
             now=now,
             require_id=False,
@@ -261,8 +266,9 @@ class Hub:
         if "id" in body and body["id"] != entity_id:
             raise BadRequestData(f"the id in the payload differs from the URL ({entity_id})")
         new_types = expand_types(body["type"], ctx.expand_term) if "type" in body else []
+        scope = parse_scope(body["scope"]) if "scope" in body else None
         attrs = parse_attributes(body, ctx.expand_term, now=now, allow_null=mode == "existing")
-        if not attrs and not new_types:
+        if not attrs and not new_types and scope is None:
             raise BadRequestData("the payload has no attributes")
         result = UpdateResult()
 
@@ -270,8 +276,10 @@ class Hub:
             for t in new_types:
                 if t not in entity.types:
                     entity.types.append(t)
+            if scope is not None:
+                _write_scope(entity, scope, mode, result)
             for iri, instances in attrs.items():
-                name = ctx.compact_iri(iri)
+                name = iri  # UpdateResult names attributes by their expanded IRI (§5.2.18)
                 if instances[0]["type"] == "Null":
                     if _delete_null(entity, iri, instances[0]):
                         result.updated.append(name)
@@ -352,6 +360,11 @@ class Hub:
             else:
                 index = find(existing, dataset)
                 kind = existing[index]["type"]
+                given = body.get("type")
+                if given is not None and given != kind:
+                    raise BadRequestData(
+                        f"attribute {attr!r} is a {kind}; a partial update cannot make it a {given}"
+                    )
                 fragment = parse_fragment(body, ctx.expand_term, name=attr, kind=kind, now=now)
                 existing[index] = ops.merge_instance(existing[index], fragment)
             return entity
@@ -368,7 +381,8 @@ class Hub:
         dataset_id: str | None = None,
         delete_all: bool = False,
     ) -> None:
-        """Delete an attribute instance, or all instances with ``delete_all`` (§5.6.5)."""
+        """Delete an attribute instance, or all instances with ``delete_all`` (§5.6.5).
+        The name ``scope`` deletes the entity's scopes (§4.18)."""
         check_entity_id(entity_id)
         check_name(attr)
         if dataset_id is not None:
@@ -376,6 +390,11 @@ class Hub:
         iri = ctx.expand_term(attr)
 
         def change(entity: Entity) -> Entity:
+            if attr == "scope":
+                if not entity.scope:
+                    raise ResourceNotFound(f"entity {entity_id} has no scope", instance=entity_id)
+                entity.scope = None
+                return entity
             if not ops.delete_instances(entity, iri, dataset_id=dataset_id, delete_all=delete_all):
                 raise ResourceNotFound(
                     f"attribute {attr!r} not found in entity {entity_id}", instance=entity_id
@@ -403,6 +422,9 @@ class Hub:
             names = [check_name(a) for a in query.attrs]
             if not names:
                 raise BadRequestData("'attrs' is empty")
+            reserved = sorted(set(names) & FORBIDDEN_ATTR_NAMES)
+            if reserved:
+                raise BadRequestData(f"'attrs' names no attribute: {', '.join(reserved)}")
             attrs = frozenset(ctx.expand_term(a) for a in names)
         q = parse_q(query.q) if query.q is not None else None
         selectors = None
@@ -414,10 +436,10 @@ class Hub:
         if query.geo is not None:
             geoproperty = ctx.expand_term(check_name(query.geo.geoproperty))
         if not query.local and all(
-            x is None for x in (ids, query.id_pattern, types, attrs, q, query.geo, selectors)
+            x is None for x in (types, attrs, q, query.geo, selectors, query.scope_q)
         ):
             raise BadRequestData(
-                "a query needs at least one of: id, idPattern, type, attrs, q, geoQ (or local=true)"
+                "a query needs at least one of: type, attrs, q, geoQ, scopeQ (or local=true)"
             )
         return EntityFilter(
             ids=ids,
@@ -446,10 +468,30 @@ class Hub:
             )
         flt = self.entity_filter(query, ctx)
         name = self.read_tenant(tenant)
-        page = self.storage.query(name, flt, limit=limit, offset=query.offset, count=query.count)
+        if query.scope_q is not None:
+            page = self._scoped_query(name, flt, query.scope_q, limit, query.offset, query.count)
+        else:
+            page = self.storage.query(
+                name, flt, limit=limit, offset=query.offset, count=query.count
+            )
         if self._has_filters():
             page.entities = self._filtered(page.entities, name)
         return page
+
+    def _scoped_query(
+        self, tenant: str, flt: EntityFilter, scope_q: str, limit: int, offset: int, count: bool
+    ) -> QueryPage:
+        """A query with ``scopeQ`` (§4.19): the other filters run in storage, scopes here."""
+        matches = parse_scope_query(scope_q)
+        selected: list[Entity] = []
+        batch, start = 1000, 0
+        while True:
+            chunk = self.storage.query(tenant, flt, limit=batch, offset=start, count=False)
+            selected += [e for e in chunk.entities if e.scope and matches(e.scope)]
+            if len(chunk.entities) < batch:
+                break
+            start += batch
+        return QueryPage(selected[offset : offset + limit], len(selected) if count else None)
 
     # -- batch operations (§5.6.7-§5.6.10) --------------------------------------------------
     #
@@ -489,6 +531,13 @@ class Hub:
         return self._batch_write(
             bodies, ctx, tenant, "update-keep" if no_overwrite else "update-replace"
         )
+
+    def batch_merge(
+        self, bodies: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT
+    ) -> BatchResult:
+        """Merge-patch many existing entities (§5.6.20), each as :meth:`merge_entity` does; a
+        missing one is an error."""
+        return self._batch_write(bodies, ctx, tenant, "merge")
 
     def batch_delete(self, ids: Any, tenant: str = DEFAULT_TENANT) -> BatchResult:
         """Delete many entities by id."""
@@ -533,7 +582,8 @@ class Hub:
 
     def _batch_write(self, bodies: Any, ctx: ActiveContext, tenant: str, op: str) -> BatchResult:
         items = self._batch_items(bodies)
-        name = self.read_tenant(tenant) if op.startswith("update") else tenant
+        must_exist = op.startswith("update") or op == "merge"
+        name = self.read_tenant(tenant) if must_exist else tenant
         now = now_iso()
         result = BatchResult()
         contexts: dict[bytes, ActiveContext] = {}
@@ -541,9 +591,20 @@ class Hub:
         for body in items:
             try:
                 entity_ctx = self._entity_context(body, ctx, contexts)
-                entity = parse_entity(
-                    body, entity_ctx.expand_term, now=now, require_type=not op.startswith("update")
-                )
+                if op == "merge":
+                    if not isinstance(body, dict):
+                        raise BadRequestData("each entity of a batch must be a JSON object")
+                    members = {k: v for k, v in body.items() if k in ENTITY_RESERVED}
+                    entity = parse_entity(
+                        members, entity_ctx.expand_term, now=now, require_type=False
+                    )
+                    entity.attrs = parse_attributes(
+                        body, entity_ctx.expand_term, now=now, allow_null=True
+                    )
+                else:
+                    entity = parse_entity(
+                        body, entity_ctx.expand_term, now=now, require_type=not must_exist
+                    )
                 parsed.append(entity)
             except CityOSError as exc:
                 eid = body.get("id") if isinstance(body, dict) else None
@@ -604,9 +665,23 @@ class Hub:
                 raise AlreadyExists(f"entity {entity.id} already exists", instance=entity.id)
             return entity
         if old is None:
-            if op.startswith("update"):
+            if op.startswith("update") or op == "merge":
                 raise ResourceNotFound(f"entity {entity.id} not found", instance=entity.id)
             return entity
+        if op == "merge":
+            merged = _copy(old)
+            for t in entity.types:
+                if t not in merged.types:
+                    merged.types.append(t)
+            if entity.scope is not None:
+                merged.scope = entity.scope
+            for iri, instances in entity.attrs.items():
+                if instances[0].get("type") == "Null":
+                    _delete_null(merged, iri, instances[0])
+                else:
+                    ops.put_instances(merged, iri, instances, mode="merge", now=now)
+            merged.modified_at = now
+            return merged
         if op == "upsert-replace":
             entity.created_at = old.created_at
             return entity
@@ -698,12 +773,25 @@ class _NothingWritten(Exception):
 
 
 def _delete_null(entity: Entity, iri: str, marker: dict[str, Any]) -> bool:
-    """Apply an NGSI-LD Null: delete the named dataset instance, or every instance if none is
-    named (§5.6.2, §5.6.17). Whether anything was deleted."""
-    dataset = marker.get("datasetId")
-    if dataset is not None:
-        return ops.delete_instances(entity, iri, dataset_id=dataset)
-    return ops.delete_instances(entity, iri, delete_all=True)
+    """Apply an NGSI-LD Null: delete the instance with the datasetId it names, or the default
+    instance if it names none (§5.6.2, §5.6.17). Whether anything was deleted."""
+    return ops.delete_instances(entity, iri, dataset_id=marker.get("datasetId"))
+
+
+def _write_scope(entity: Entity, scope: list[str], mode: str, result: UpdateResult) -> None:
+    """Apply the ``scope`` of an append (§5.6.3) or update (§5.6.2) payload.
+
+    An append replaces the scopes, or with ``noOverwrite`` adds to them; an update replaces them
+    only if the entity has scopes already (otherwise ``scope`` is reported as not updated).
+    """
+    if mode == "existing" and not entity.scope:
+        result.not_updated.append({"attributeName": "scope", "reason": "entity has no scope"})
+        return
+    if mode == "keep" and entity.scope:
+        entity.scope = entity.scope + [s for s in scope if s not in entity.scope]
+    else:
+        entity.scope = list(scope)
+    result.updated.append("scope")
 
 
 def _copy(entity: Entity) -> Entity:

@@ -139,6 +139,8 @@ def check_name(name: object, *, what: str = "attribute name") -> str:
         raise BadRequestData(f"invalid {what}: must be a non-empty string")
     if len(name) > 512:
         raise BadRequestData(f"invalid {what}: longer than 512 characters")
+    if name.startswith("@"):
+        raise BadRequestData(f"invalid {what} {name!r}: '@' starts JSON-LD keywords")
     if _NAME_FORBIDDEN_RE.search(name):
         raise BadRequestData(f"invalid {what} {name!r}: contains a forbidden character")
     if len(_VALID_NAMES) < 65536:

@@ -36,6 +36,9 @@ class RenderOptions:
         Whether ``id``/``type`` are rendered (``pick``/``omit`` can remove them, §4.21).
     lang
         Preferred language for LanguageProperties (``lang`` parameter, §4.15); None keeps maps.
+    dataset_ids
+        Only the instances with one of these datasetIds are rendered (``datasetId`` parameter,
+        §4.5.5); ``@none`` names the default instance. None renders every instance.
     """
 
     format: Format = "normalized"
@@ -45,6 +48,7 @@ class RenderOptions:
     pick_id: bool = True
     pick_type: bool = True
     lang: str | None = None
+    dataset_ids: frozenset[str] | None = None
 
 
 def render_entity(entity: Entity, compact: Compact, opts: RenderOptions) -> dict[str, Any]:
@@ -60,6 +64,8 @@ def render_entity(entity: Entity, compact: Compact, opts: RenderOptions) -> dict
     for iri, instances in entity.attrs.items():
         if (opts.attrs is not None and iri not in opts.attrs) or iri in opts.omit:
             continue
+        if opts.dataset_ids is not None:
+            instances = [i for i in instances if i.get("datasetId", "@none") in opts.dataset_ids]
         if not instances:
             continue
         name = compact(iri)
@@ -132,18 +138,55 @@ def _key_value(instances: list[dict[str, Any]], compact: Compact, opts: RenderOp
 
 
 def _pick_language(language_map: dict[str, Any], wanted: str) -> tuple[str, Any]:
-    """Choose the best text for ``lang`` (§4.15: exact tag, else ``@none``, else any)."""
-    for tag in wanted.split(","):
-        tag = tag.split(";")[0].strip()
-        if tag == "*" and language_map:
-            first = next(iter(language_map))
-            return first, language_map[first]
-        if tag in language_map:
-            return tag, language_map[tag]
+    """Choose the best text for ``lang`` (§4.15).
+
+    ``lang`` is a list of language ranges with optional quality values (as in HTTP
+    ``Accept-Language``): ranges are tried by decreasing quality (list order breaks ties), tags
+    compare case-insensitively, and a range matches a tag equal to it or starting with it
+    (``en`` matches ``en-US``), or one it starts with (``nl-BE`` falls back to ``nl``). ``*``
+    matches any language. Without a match, ``@none`` is used if present, else any language.
+    """
+    tags = [tag for tag in language_map if tag != "@none"]
+    for language_range in _language_ranges(wanted):
+        if language_range == "*":
+            if tags:
+                return tags[0], language_map[tags[0]]
+            continue
+        for tag in tags:
+            if tag.lower() == language_range:
+                return tag, language_map[tag]
+        for tag in tags:
+            if tag.lower().startswith(language_range + "-"):
+                return tag, language_map[tag]
+        prefix = language_range
+        while "-" in prefix:
+            prefix = prefix.rsplit("-", 1)[0]
+            for tag in tags:
+                if tag.lower() == prefix:
+                    return tag, language_map[tag]
     if "@none" in language_map:
         return "@none", language_map["@none"]
     first = next(iter(language_map))
     return first, language_map[first]
+
+
+def _language_ranges(wanted: str) -> list[str]:
+    """The ranges of a ``lang`` value, best first (quality 0 excluded)."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(wanted.split(",")):
+        pieces = [piece.strip() for piece in part.split(";")]
+        if not pieces[0]:
+            continue
+        quality = 1.0
+        for param in pieces[1:]:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, index, pieces[0].lower()))
+    return [language_range for _, _, language_range in sorted(ranked)]
 
 
 def select_attrs(

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from cityos.core.errors import ResourceNotFound
 from cityos.hub.http import negotiation as neg
 from cityos.hub.http.entities import PREFIX, hub_of
-from cityos.hub.http.params import boolean
+from cityos.hub.http.params import DISCOVERY_PARAMS, boolean, check_params
 from cityos.hub.http.paths import NgsiRoute
 from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.storage.base import AttributeSummary
@@ -26,6 +26,7 @@ router = APIRouter(prefix=PREFIX, tags=["Discovery"], route_class=NgsiRoute)
 
 async def _scope(request: Request) -> tuple[Any, ActiveContext, neg.ContextLink, str]:
     hub = hub_of(request)
+    check_params(request.query_params, DISCOVERY_PARAMS)
     kind = neg.response_kind(request)
     context_value = neg.request_context(request)
     ctx = await run_in_threadpool(hub.context, context_value)

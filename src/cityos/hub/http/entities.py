@@ -9,11 +9,21 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from cityos.core.errors import BadRequestData
+from cityos.core.errors import BadRequestData, ResourceNotFound
 from cityos.hub import geo
 from cityos.hub.broker import Hub, UpdateResult
 from cityos.hub.http import negotiation as neg
-from cityos.hub.http.params import boolean, entity_query, options_of, render_options
+from cityos.hub.http.params import (
+    DELETE_ATTR_PARAMS,
+    QUERY_PARAMS,
+    RETRIEVE_PARAMS,
+    WRITE_PARAMS,
+    boolean,
+    check_params,
+    entity_query,
+    options_of,
+    render_options,
+)
 from cityos.hub.http.paths import NgsiRoute
 from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.model import Entity, check_entity_id
@@ -37,6 +47,9 @@ _QUERY_DOC = {
             "geometry",
             "coordinates",
             "geoproperty",
+            "geometryProperty",
+            "scopeQ",
+            "datasetId",
             "limit",
             "offset",
             "count",
@@ -83,18 +96,42 @@ def _update_response(result: UpdateResult) -> Response:
 
 
 def geo_feature(
-    entity: Entity, rendered: dict[str, Any], ctx: ActiveContext, geoproperty: str
+    entity: Entity,
+    rendered: dict[str, Any],
+    ctx: ActiveContext,
+    geometry_property: str,
+    *,
+    context: Any = None,
 ) -> dict[str, Any]:
-    """A GeoJSON Feature for an entity (§6.3.15), its geometry taken from ``geoproperty``."""
-    instance = entity.default_instance(ctx.expand_term(geoproperty))
+    """A GeoJSON Feature for an entity (§4.5.16), its geometry taken from the default instance
+    of ``geometry_property``; a Feature returned on its own carries the ``@context``."""
+    instance = entity.default_instance(ctx.expand_term(geometry_property))
     geometry = instance["value"] if instance and instance["type"] == "GeoProperty" else None
     properties = {k: v for k, v in rendered.items() if k != "id"}
-    return geo.feature(entity.id, properties.get("type"), geometry, properties)
+    return geo.feature(entity.id, properties.get("type"), geometry, properties, context=context)
+
+
+def geometry_property(params: Any, kind: neg.ResponseKind, given: Any = None) -> str:
+    """The GeoProperty that gives GeoJSON Features their geometry (``geometryProperty``,
+    default ``location``); BadRequestData if it is asked for without GeoJSON (§5.7.1.4)."""
+    name = given if given is not None else params.get("geometryProperty")
+    if name is None:
+        return "location"
+    if not isinstance(name, str) or not name:
+        raise BadRequestData("'geometryProperty' must be an attribute name")
+    if kind != "geo+json":
+        raise BadRequestData("'geometryProperty' is only allowed with Accept: application/geo+json")
+    return name
+
+
+def _missing_id() -> BadRequestData:
+    return BadRequestData("the entity id is missing from the URL")
 
 
 @router.post("/entities", status_code=201, summary="Create an entity")
 async def create_entity(request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     body, ctx = await _body(request)
     tenant = neg.tenant_of(request)
     entity_id = await run_in_threadpool(hub.create_entity, body, ctx, tenant)
@@ -105,13 +142,15 @@ async def create_entity(request: Request) -> Response:
 async def query_entities(request: Request) -> Response:
     hub = hub_of(request)
     params = request.query_params
+    check_params(params, QUERY_PARAMS)
     kind = neg.response_kind(request, geo=True)
+    geometry = geometry_property(params, kind)
     ctx, link = await _read_context(request)
     tenant = neg.tenant_of(request)
     query = entity_query(params)
     opts = render_options(params, ctx)
     page = await run_in_threadpool(hub.query_entities, query, ctx, tenant)
-    return render_page(page.entities, page.count, ctx, link, opts, kind, params)
+    return render_page(page.entities, page.count, ctx, link, opts, kind, geometry)
 
 
 def render_page(
@@ -121,17 +160,17 @@ def render_page(
     link: neg.ContextLink,
     opts: RenderOptions,
     kind: neg.ResponseKind,
-    params: Any,
+    geometry: str = "location",
 ) -> Response:
-    """A page of entities in the negotiated form, with ``NGSILD-Results-Count`` if counted."""
+    """A page of entities in the negotiated form, with ``NGSILD-Results-Count`` if counted.
+    As GeoJSON, a FeatureCollection carries the ``@context`` once, at its top level (§4.5.16.3)."""
     rendered = [render_entity(e, ctx.compact_iri, opts) for e in entities]
     headers = {"NGSILD-Results-Count": str(count)} if count is not None else {}
     if kind == "geo+json":
-        geoproperty = params.get("geoproperty") or "location"
         features = [
-            geo_feature(e, r, ctx, geoproperty) for e, r in zip(entities, rendered, strict=True)
+            geo_feature(e, r, ctx, geometry) for e, r in zip(entities, rendered, strict=True)
         ]
-        collection = geo.feature_collection(features)
+        collection = geo.feature_collection(features, context=link.value)
         return neg.ngsi_response(collection, kind, link, headers=headers)
     return neg.ngsi_response(rendered, kind, link, headers=headers)
 
@@ -140,14 +179,27 @@ def render_page(
 async def retrieve_entity(entity_id: str, request: Request) -> Response:
     hub = hub_of(request)
     params = request.query_params
+    check_params(params, RETRIEVE_PARAMS)
     kind = neg.response_kind(request, geo=True)
+    geometry = geometry_property(params, kind)
     ctx, link = await _read_context(request)
     tenant = neg.tenant_of(request)
     opts = render_options(params, ctx)
     entity = await run_in_threadpool(hub.get_entity, entity_id, tenant)
+    if "type" in params:
+        wanted = set(ctx.expand_term(t.strip()) for t in params["type"].split(","))
+        if not wanted & set(entity.types):
+            raise ResourceNotFound(
+                f"entity {entity_id} is not of type {params['type']!r}", instance=entity_id
+            )
+    if "attrs" in params and opts.attrs and not opts.attrs & entity.attrs.keys():
+        raise ResourceNotFound(
+            f"entity {entity_id} has none of the attributes {params['attrs']!r}",
+            instance=entity_id,
+        )
     rendered = render_entity(entity, ctx.compact_iri, opts)
     if kind == "geo+json":
-        feature = geo_feature(entity, rendered, ctx, params.get("geoproperty") or "location")
+        feature = geo_feature(entity, rendered, ctx, geometry, context=link.value)
         return neg.ngsi_response(feature, kind, link)
     return neg.ngsi_response(rendered, kind, link)
 
@@ -155,6 +207,7 @@ async def retrieve_entity(entity_id: str, request: Request) -> Response:
 @router.put("/entities/{entity_id}", status_code=204, summary="Replace an entity")
 async def replace_entity(entity_id: str, request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     body, ctx = await _body(request)
     await run_in_threadpool(hub.replace_entity, entity_id, body, ctx, neg.tenant_of(request))
     return Response(status_code=204)
@@ -163,6 +216,7 @@ async def replace_entity(entity_id: str, request: Request) -> Response:
 @router.patch("/entities/{entity_id}", status_code=204, summary="Merge-patch an entity")
 async def merge_entity(entity_id: str, request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     body, ctx = await _body(request, merge_patch=True)
     await run_in_threadpool(hub.merge_entity, entity_id, body, ctx, neg.tenant_of(request))
     return Response(status_code=204)
@@ -171,6 +225,7 @@ async def merge_entity(entity_id: str, request: Request) -> Response:
 @router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity")
 async def delete_entity(entity_id: str, request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     await run_in_threadpool(hub.delete_entity, entity_id, neg.tenant_of(request))
     return Response(status_code=204)
 
@@ -178,6 +233,7 @@ async def delete_entity(entity_id: str, request: Request) -> Response:
 @router.post("/entities/{entity_id}/attrs", summary="Append attributes")
 async def append_attrs(entity_id: str, request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     no_overwrite = "noOverwrite" in options_of(request.query_params)
     body, ctx = await _body(request)
     result = await run_in_threadpool(
@@ -191,6 +247,7 @@ async def append_attrs(entity_id: str, request: Request) -> Response:
 @router.patch("/entities/{entity_id}/attrs", summary="Update attributes")
 async def update_attrs(entity_id: str, request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     body, ctx = await _body(request, merge_patch=True)
     result = await run_in_threadpool(hub.update_attrs, entity_id, body, ctx, neg.tenant_of(request))
     return _update_response(result)
@@ -201,6 +258,7 @@ async def update_attrs(entity_id: str, request: Request) -> Response:
 )
 async def update_attr(entity_id: str, attr: str, request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     body, ctx = await _body(request, merge_patch=True)
     await run_in_threadpool(
         lambda: hub.update_attr(entity_id, attr, body, ctx, neg.tenant_of(request))
@@ -213,6 +271,7 @@ async def update_attr(entity_id: str, attr: str, request: Request) -> Response:
 )
 async def replace_attr(entity_id: str, attr: str, request: Request) -> Response:
     hub = hub_of(request)
+    check_params(request.query_params, WRITE_PARAMS)
     body, ctx = await _body(request)
     await run_in_threadpool(
         lambda: hub.update_attr(entity_id, attr, body, ctx, neg.tenant_of(request), replace=True)
@@ -226,6 +285,7 @@ async def replace_attr(entity_id: str, attr: str, request: Request) -> Response:
 async def delete_attr(entity_id: str, attr: str, request: Request) -> Response:
     hub = hub_of(request)
     params = request.query_params
+    check_params(params, DELETE_ATTR_PARAMS)
     dataset_id = params.get("datasetId")
     delete_all = boolean(params, "deleteAll")
     if dataset_id is not None and delete_all:
@@ -244,3 +304,23 @@ async def delete_attr(entity_id: str, attr: str, request: Request) -> Response:
         )
     )
     return Response(status_code=204)
+
+
+@router.api_route(
+    "/entities", methods=["PUT", "PATCH"], include_in_schema=False, summary="No entity id"
+)
+@router.api_route(
+    "/entities//attrs",
+    methods=["POST", "PATCH", "PUT", "DELETE"],
+    include_in_schema=False,
+    summary="No entity id",
+)
+@router.api_route(
+    "/entities//attrs/{attr:path}",
+    methods=["POST", "PATCH", "PUT", "DELETE"],
+    include_in_schema=False,
+    summary="No entity id",
+)
+async def missing_entity_id(request: Request) -> Response:
+    """An entity operation whose URL leaves the entity id empty (``/entities//attrs``)."""
+    raise _missing_id()

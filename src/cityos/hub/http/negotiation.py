@@ -35,6 +35,9 @@ _TENANT_RE = re.compile(r"^[A-Za-z0-9_\-.]{1,64}$")
 
 ResponseKind = Literal["json", "ld+json", "geo+json"]
 
+#: The detail of the InvalidRequest raised for a request without a body.
+EMPTY_BODY = "the request body is empty"
+
 
 def tenant_of(request: Request) -> str:
     """The tenant named by the ``NGSILD-Tenant`` header (``""`` for the default tenant)."""
@@ -98,7 +101,7 @@ async def read_json(request: Request, max_bytes: int, *, merge_patch: bool = Fal
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
-        raise InvalidRequest("the request body is empty")
+        raise InvalidRequest(EMPTY_BODY)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

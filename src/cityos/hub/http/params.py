@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cityos.core.errors import BadRequestData
+from cityos.core.errors import BadRequestData, InvalidRequest
 from cityos.hub.broker import EntityQuery
 from cityos.hub.geo import parse_geoquery
 from cityos.hub.jsonld_context import ActiveContext
+from cityos.hub.model import check_entity_id
 from cityos.hub.representation import Format, RenderOptions, select_attrs
 
 _OPTIONS = frozenset(
@@ -30,6 +31,45 @@ _FORMATS = {
     "simplified": "keyValues",
     "concise": "concise",
 }
+
+
+#: The URL parameters each operation understands (ETSI GS CIM 009 §6.3.18, §6.4-§6.7, §6.14-§6.18).
+#: Any other parameter is an error of type InvalidRequest.
+_COMMON = frozenset({"local", "via"})
+_RENDER = frozenset(
+    {"attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId"}
+)
+_LINKED = frozenset({"join", "joinLevel", "containedBy", "entityMap"})
+_PAGING = frozenset({"limit", "offset", "count"})
+_FILTERS = frozenset(
+    {
+        "id",
+        "idPattern",
+        "type",
+        "q",
+        "scopeQ",
+        "csf",
+        "georel",
+        "geometry",
+        "coordinates",
+        "geoproperty",
+        "geometryProperty",
+    }
+)
+QUERY_PARAMS = _COMMON | _RENDER | _LINKED | _PAGING | _FILTERS | {"orderBy", "collect"}
+RETRIEVE_PARAMS = _COMMON | _RENDER | _LINKED | {"type"}
+WRITE_PARAMS = _COMMON | {"options", "format", "type"}
+DELETE_ATTR_PARAMS = _COMMON | {"datasetId", "deleteAll", "lang"}
+BATCH_PARAMS = _COMMON | {"options", "format"}
+POST_QUERY_PARAMS = _COMMON | _PAGING | _LINKED | {"options", "format", "lang", "datasetId"}
+DISCOVERY_PARAMS = _COMMON | {"details", "type"}
+
+
+def check_params(params: Mapping[str, str], allowed: frozenset[str]) -> None:
+    """Reject URL parameters that the operation does not define (InvalidRequest, §6.3.20)."""
+    unknown = sorted(set(params.keys()) - allowed)
+    if unknown:
+        raise InvalidRequest(f"unknown URL parameter(s): {', '.join(unknown)}")
 
 
 def csv_list(params: Mapping[str, str], name: str) -> list[str] | None:
@@ -85,9 +125,9 @@ def render_options(params: Mapping[str, str], ctx: ActiveContext) -> RenderOptio
         if params["format"] not in _FORMATS:
             raise BadRequestData(f"unknown format {params['format']!r}")
         fmt = _FORMATS[params["format"]]  # type: ignore[assignment]
-    pick = csv_list(params, "pick")
+    pick = _projection(params, "pick")
     attrs = csv_list(params, "attrs")
-    omit = csv_list(params, "omit") or []
+    omit = _projection(params, "omit") or []
     if pick is not None and omit:
         raise BadRequestData("'pick' and 'omit' cannot be used together")
     chosen_names = pick if pick is not None else attrs
@@ -101,7 +141,29 @@ def render_options(params: Mapping[str, str], ctx: ActiveContext) -> RenderOptio
         pick_id=(pick is None or "id" in pick) and "id" not in omit,
         pick_type=(pick is None or "type" in pick) and "type" not in omit,
         lang=params.get("lang"),
+        dataset_ids=dataset_ids(params),
     )
+
+
+def _projection(params: Mapping[str, str], name: str) -> list[str] | None:
+    """A ``pick``/``omit`` list: names separated by ``,`` or ``|`` (§4.21)."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if "{" in raw or "}" in raw:
+        raise BadRequestData(f"'{name}' selects Linked Entity members, but 'join' is not supported")
+    return csv_list({name: raw.replace("|", ",")}, name)
+
+
+def dataset_ids(params: Mapping[str, str]) -> frozenset[str] | None:
+    """The ``datasetId`` filter of a query or retrieval (§4.5.5): URIs, or ``@none``."""
+    names = csv_list(params, "datasetId")
+    if names is None:
+        return None
+    for name in names:
+        if name != "@none":
+            check_entity_id(name, where="datasetId")
+    return frozenset(names)
 
 
 def entity_query(params: Mapping[str, str]) -> EntityQuery:
@@ -123,4 +185,5 @@ def entity_query(params: Mapping[str, str]) -> EntityQuery:
         offset=non_negative_int(params, "offset") or 0,
         count=boolean(params, "count") or "count" in options,
         local=boolean(params, "local"),
+        scope_q=params.get("scopeQ"),
     )

@@ -4,6 +4,11 @@ Ids are URIs, and some contain ``/`` (``http://example.org/bus/1``); clients sen
 percent-encoded (``%2F``). ASGI servers decode the path before routing, which would split such an
 id into segments. :class:`EncodedSlashMiddleware` keeps an encoded slash as a private placeholder
 while routing, and :class:`NgsiRoute` turns it back into ``/`` in the path parameters.
+
+Clients also address collections with a trailing slash (``/ngsi-ld/v1/entities/``,
+``/entities/{id}/attrs/``); the middleware routes such a path as if the slash were absent, rather
+than redirecting (a redirect would turn a ``POST`` into a second round trip, and ``attrs/`` would
+otherwise name an attribute with an empty name).
 """
 
 from __future__ import annotations
@@ -32,9 +37,13 @@ class EncodedSlashMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             raw = scope.get("raw_path") or b""
+            path = scope.get("path", "")
             if b"%2f" in raw.lower() and raw.startswith(b"/ngsi-ld/"):
                 pieces = _ENCODED_SLASH.split(raw.decode("latin-1"))
                 path = SLASH_PLACEHOLDER.join(unquote(p) for p in pieces)
+            if path.startswith("/ngsi-ld/") and path.endswith("/") and path.count("/") > 3:
+                path = path[:-1]
+            if path != scope.get("path"):
                 scope = dict(scope, path=path)
         await self.app(scope, receive, send)
 

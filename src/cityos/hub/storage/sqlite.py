@@ -124,6 +124,12 @@ class SQLiteStorage:
         from cityos.hub.storage.sqlite_contexts import SQLiteContextStore
 
         self.contexts = SQLiteContextStore(self)
+        from cityos.hub.storage.sqlite_temporal import SQLiteTemporalStore
+
+        self.temporal = SQLiteTemporalStore(self)
+        from cityos.hub.storage.sqlite_subscriptions import SQLiteSubscriptionStore
+
+        self.subscriptions = SQLiteSubscriptionStore(self)
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -422,7 +428,10 @@ def _where(tenant: str, flt: EntityFilter) -> tuple[str, list[Any]]:
     if flt.id_pattern is not None:
         clauses.append("e.id REGEXP ?")
         params.append(flt.id_pattern)
-    if flt.types is not None:
+    # With a q filter the scan is driven by the entities in row order (so LIMIT stops early) and
+    # the type is checked per row; otherwise the type index drives the scan.
+    scan = flt.q is not None and flt.geo is None
+    if flt.types is not None and not scan:
         clauses.append(_types_sql(tenant, flt.types, params))
     if flt.selectors is not None:
         alternatives = []
@@ -452,6 +461,8 @@ def _where(tenant: str, flt: EntityFilter) -> tuple[str, list[Any]]:
         sql, q_params = compile_q(flt.q, flt.expand)
         clauses.append(f"({sql})")
         params.extend(q_params)
+        if flt.types is not None and scan:
+            clauses.append(_types_sql(tenant, flt.types, params, per_row=True))
     if flt.geo is not None:
         box = flt.geo.prefilter_box()
         sub = "SELECT r.rid FROM geo_rtree r WHERE r.attr = ?"
@@ -464,18 +475,22 @@ def _where(tenant: str, flt: EntityFilter) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _types_sql(tenant: str, types: TypeSelection, params: list[Any]) -> str:
-    """SQL for a type selection in disjunctive normal form; appends its parameters."""
+def _types_sql(
+    tenant: str, types: TypeSelection, params: list[Any], *, per_row: bool = False
+) -> str:
+    """SQL for a type selection in disjunctive normal form; appends its parameters.
+
+    ``per_row`` checks each candidate row with a primary-key probe instead of listing every
+    entity of the type first (better when another filter drives the scan).
+    """
+    test = (
+        "EXISTS (SELECT 1 FROM entity_types t WHERE t.tenant = ? AND t.type = ? AND t.rid = e.rid)"
+        if per_row
+        else "e.rid IN (SELECT rid FROM entity_types WHERE tenant = ? AND type = ?)"
+    )
     alternatives = []
     for conjunction in types:
-        alternatives.append(
-            "("
-            + " AND ".join(
-                "e.rid IN (SELECT rid FROM entity_types WHERE tenant = ? AND type = ?)"
-                for _ in conjunction
-            )
-            + ")"
-        )
+        alternatives.append("(" + " AND ".join(test for _ in conjunction) + ")")
         for type_iri in sorted(conjunction):
             params.extend((tenant, type_iri))
     return "(" + " OR ".join(alternatives) + ")"

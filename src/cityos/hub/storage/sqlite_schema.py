@@ -50,6 +50,74 @@ MIGRATIONS: tuple[str, ...] = (
         extra TEXT
     );
     """,
+    # 2: subscriptions and the notification outbox (cityos.hub.storage.sqlite_subscriptions)
+    """
+    CREATE TABLE subscriptions (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        document TEXT NOT NULL,
+        context TEXT,
+        created_at TEXT NOT NULL,
+        modified_at TEXT NOT NULL,
+        times_sent INTEGER NOT NULL DEFAULT 0,
+        times_failed INTEGER NOT NULL DEFAULT 0,
+        last_notification TEXT,
+        last_success TEXT,
+        last_failure TEXT,
+        last_failure_reason TEXT,
+        notify_status TEXT,
+        dead_letters INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (tenant, id)
+    );
+    CREATE TABLE notification_outbox (
+        seq INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        subscription_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending',
+        last_error TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX notification_outbox_queue
+        ON notification_outbox (state, tenant, subscription_id, seq);
+    """,
+    # 2: the temporal history (cityos.hub.storage.sqlite_temporal)
+    """
+    CREATE TABLE temporal_names (
+        nid INTEGER PRIMARY KEY,
+        iri TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE temporal_entities (
+        teid INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        types TEXT NOT NULL,
+        deleted_at INTEGER,
+        UNIQUE (tenant, id)
+    );
+    CREATE INDEX temporal_entities_deleted ON temporal_entities (tenant)
+        WHERE deleted_at IS NOT NULL;
+    CREATE TABLE temporal_instances (
+        iid INTEGER PRIMARY KEY AUTOINCREMENT,
+        teid INTEGER NOT NULL,
+        nid INTEGER NOT NULL,
+        dataset TEXT,
+        observed INTEGER,
+        created INTEGER NOT NULL,
+        modified INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        num,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX temporal_by_observed ON temporal_instances (teid, nid, observed)
+        WHERE observed IS NOT NULL;
+    CREATE INDEX temporal_by_modified ON temporal_instances (teid, nid, modified);
+    """,
+    """
+    CREATE INDEX entities_by_tenant ON entities (tenant);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,57 @@
+// Build the control-centre bundle into the Python package (src/cityos/web/static/).
+// Our modules are bundled and minified by esbuild; MapLibre's own ES module and worker are copied
+// beside them (the worker is found relative to the library's module URL).
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const out = here('../src/cityos/web/static/');
+const maplibre = here('node_modules/maplibre-gl/');
+
+const maplibreExternal = {
+  name: 'maplibre-external',
+  setup(build) {
+    build.onResolve({ filter: /^maplibre-gl$/ }, () => ({ path: './maplibre-gl.mjs', external: true }));
+  },
+};
+
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+
+await esbuild.build({
+  entryPoints: { app: here('src/main.js') },
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  minify: true,
+  target: ['chrome111', 'firefox115', 'safari16.4'],
+  legalComments: 'none',
+  plugins: [maplibreExternal],
+  logLevel: 'warning',
+});
+await esbuild.build({
+  entryPoints: { app: here('src/app.css') },
+  outdir: out,
+  bundle: true,
+  minify: true,
+  loader: { '.svg': 'dataurl' },
+  target: ['chrome111', 'firefox115', 'safari16.4'],
+  logLevel: 'warning',
+});
+
+// Copy the library without its source-map comment: the maps are not shipped.
+for (const name of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs']) {
+  const text = await readFile(`${maplibre}dist/${name}`, 'utf8');
+  await writeFile(`${out}${name}`, text.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
+}
+await copyFile(`${maplibre}LICENSE.txt`, `${out}LICENSE-maplibre-gl.txt`);
+await copyFile(here('index.html'), `${out}index.html`);
+
+let total = 0;
+for (const name of ['index.html', 'app.js', 'app.css', 'maplibre-gl.mjs', 'maplibre-gl-worker.mjs']) {
+  const { size } = await stat(`${out}${name}`);
+  total += size;
+  console.log(`${name.padEnd(24)} ${(size / 1024).toFixed(1).padStart(8)} KiB`);
+}
+console.log(`${'total'.padEnd(24)} ${(total / 1024).toFixed(1).padStart(8)} KiB`);

@@ -1,0 +1,256 @@
+// CityOS control-centre map: every layer comes from the hub's public NGSI-LD API as GeoJSON.
+
+import * as maplibregl from 'maplibre-gl';
+import { fetchFeatures, fetchJson } from './api.js';
+import { derive, extent } from './features.js';
+import { refreshHeader, setStatus, startClock } from './header.js';
+import { applyStrings, lang, onLangChange, setLang, t } from './i18n.js';
+import { addIcons } from './icons.js';
+import { closeInspector, inspect, inspectedId, refreshInspector } from './inspector.js';
+import { poll } from './live.js';
+import { buildLegend, buildToggles, setCount, setUnavailable, updateOverview } from './panel.js';
+import { GROUPS, LIVE_SOURCES, PICKABLE, SOURCES, baseStyle, terrainLayers } from './style.js';
+
+/** Centre of the Sejong 5-1 living zone [lon, lat], used until the data sets the view. */
+const CENTRE = [127.305, 36.497];
+const LIVE_INTERVAL_S = 5;
+
+const collections = {};
+const visible = Object.fromEntries(GROUPS.map((g) => [g.id, true]));
+
+const app = {
+  state: 'loading',
+  map: null,
+  errors: [],
+  loadedAt: null,
+  readyAt: null,
+};
+window.cityos = app;
+
+function setPageState(state) {
+  app.state = state;
+  document.body.dataset.state = state;
+}
+
+function applyVisibility(map, groupId) {
+  const group = GROUPS.find((g) => g.id === groupId);
+  for (const id of group.layers) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible[groupId] ? 'visible' : 'none');
+  }
+}
+
+function groupCount(group) {
+  if (!group.sources.length) return null;
+  return group.sources.reduce((n, s) => n + (collections[s]?.features.length ?? 0), 0);
+}
+
+function totalEntities() {
+  return Object.values(collections).reduce((n, fc) => n + fc.features.length, 0);
+}
+
+async function fetchSource(name) {
+  return derive(SOURCES[name], await fetchFeatures(SOURCES[name]));
+}
+
+async function loadSource(map, name) {
+  const fc = await fetchSource(name);
+  collections[name] = fc;
+  map.getSource(name).setData(fc);
+  return fc;
+}
+
+/** Fetch every layer, then hand all of them to the map at once (one re-layout, not eleven). */
+async function loadAll(map) {
+  const names = Object.keys(SOURCES);
+  const results = await Promise.allSettled(names.map(fetchSource));
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') {
+      collections[names[i]] = r.value;
+      map.getSource(names[i]).setData(r.value);
+    } else {
+      app.errors.push(`${names[i]}: ${r.reason?.message ?? r.reason}`);
+      console.warn(`CityOS: could not load ${SOURCES[names[i]]}`, r.reason);
+    }
+  });
+  for (const group of GROUPS) setCount(group.id, groupCount(group));
+  updateOverview(collections);
+  const failed = results.filter((r) => r.status === 'rejected').length;
+  setStatus(failed === names.length ? 'offline' : 'live', totalEntities());
+}
+
+async function terrainBounds(config) {
+  if (!config?.terrain) return null;
+  return fetchJson('/twin/terrain/bounds.json');
+}
+
+function addTerrain(map, bounds) {
+  if (!bounds) {
+    setUnavailable('terrain', 'terrain.unavailable');
+    return;
+  }
+  const terrain = terrainLayers(bounds);
+  for (const [id, source] of Object.entries(terrain.sources)) map.addSource(id, source);
+  for (const layer of terrain.layers) map.addLayer(layer, terrain.below);
+  applyVisibility(map, 'terrain');
+}
+
+function fitToData(map, terrainBounds) {
+  // The built-up area first; the wider road network and zones only when there are no buildings.
+  const built = extent(['buildings', 'carfree'].map((n) => collections[n]).filter(Boolean));
+  let box = built ?? extent(['roads', 'blocks', 'stops'].map((n) => collections[n]).filter(Boolean));
+  if (!box && terrainBounds) {
+    box = [terrainBounds.west, terrainBounds.south, terrainBounds.east, terrainBounds.north];
+  }
+  if (!box) return;
+  const camera = map.cameraForBounds(
+    [[box[0], box[1]], [box[2], box[3]]],
+    { padding: { top: 40, bottom: 40, left: 40, right: 40 }, bearing: map.getBearing() },
+  );
+  if (camera) {
+    map.jumpTo({ ...camera, zoom: Math.min(camera.zoom + 0.2, 17.5), pitch: map.getPitch() });
+  }
+}
+
+function showSelection(map, feature) {
+  const source = map.getSource('selection');
+  if (!feature) {
+    source.setData({ type: 'FeatureCollection', features: [] });
+    return;
+  }
+  source.setData({
+    type: 'FeatureCollection',
+    features: [{ type: 'Feature', geometry: feature.geometry, properties: { h: feature.properties.h ?? 0 } }],
+  });
+}
+
+function findFeature(entityId) {
+  for (const fc of Object.values(collections)) {
+    const found = fc.features.find((f) => f.properties.entityId === entityId);
+    if (found) return found;
+  }
+  return null;
+}
+
+function pick(map, point) {
+  const layers = PICKABLE.filter((id) => map.getLayer(id));
+  const box = [[point.x - 4, point.y - 4], [point.x + 4, point.y + 4]];
+  const hits = map.queryRenderedFeatures(box, { layers });
+  hits.sort((a, b) => PICKABLE.indexOf(a.layer.id) - PICKABLE.indexOf(b.layer.id));
+  return hits.find((h) => h.properties?.entityId) ?? null;
+}
+
+function wireInteraction(map) {
+  const tooltip = document.getElementById('tooltip');
+  map.on('mousemove', (e) => {
+    const hit = pick(map, e.point);
+    map.getCanvas().style.cursor = hit ? 'pointer' : '';
+    if (!hit) {
+      tooltip.hidden = true;
+      return;
+    }
+    const p = hit.properties;
+    tooltip.textContent = p.name ?? p.entityId.split(':').slice(-1)[0];
+    tooltip.style.transform = `translate(${e.point.x + 14}px, ${e.point.y + 14}px)`;
+    tooltip.hidden = false;
+  });
+  map.on('mouseout', () => {
+    tooltip.hidden = true;
+  });
+  map.on('click', (e) => {
+    const hit = pick(map, e.point);
+    if (!hit) return;
+    const id = hit.properties.entityId;
+    showSelection(map, findFeature(id) ?? hit);
+    inspect(id);
+  });
+  const close = () => {
+    closeInspector();
+    showSelection(map, null);
+    map.getCanvas().focus();
+  };
+  document.getElementById('inspector-close').addEventListener('click', close);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && inspectedId()) close();
+  });
+}
+
+async function refreshLive(map) {
+  try {
+    await Promise.all(LIVE_SOURCES.map((n) => loadSource(map, n)));
+    updateOverview(collections);
+    for (const group of GROUPS) setCount(group.id, groupCount(group));
+    setStatus('live', totalEntities());
+    await refreshInspector();
+  } catch (error) {
+    setStatus('offline');
+    console.warn('CityOS: live refresh failed', error);
+  }
+}
+
+function wireLanguage() {
+  const button = document.getElementById('lang-toggle');
+  button.addEventListener('click', () => setLang(lang() === 'ko' ? 'en' : 'ko'));
+  onLangChange(() => {
+    refreshHeader();
+    updateOverview(collections);
+    const id = inspectedId();
+    if (id) inspect(id);
+  });
+}
+
+function main() {
+  applyStrings();
+  startClock();
+  setStatus('connecting');
+  buildLegend();
+  wireLanguage();
+
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: baseStyle(),
+    center: CENTRE,
+    zoom: 15,
+    pitch: 58,
+    bearing: -24,
+    maxPitch: 75,
+    fadeDuration: 0,
+    attributionControl: false,
+  });
+  app.map = map;
+  map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.addControl(
+    new maplibregl.AttributionControl({ compact: true, customAttribution: 'CityOS digital twin · MapLibre' }),
+    'bottom-right',
+  );
+  map.getCanvas().setAttribute('aria-label', t('app.map'));
+  onLangChange(() => map.getCanvas().setAttribute('aria-label', t('app.map')));
+
+  buildToggles((groupId, isVisible) => {
+    visible[groupId] = isVisible;
+    applyVisibility(map, groupId);
+  });
+  wireInteraction(map);
+
+  map.on('load', async () => {
+    addIcons(map);
+    const config = await fetchJson('/web/config.json');
+    const bounds = await terrainBounds(config);
+    addTerrain(map, bounds);
+    await loadAll(map);
+    fitToData(map, bounds);
+    app.loadedAt = performance.now();
+    map.once('idle', () => {
+      app.readyAt = performance.now();
+      setPageState('ready');
+    });
+    map.triggerRepaint();
+    poll(() => refreshLive(map), config?.liveIntervalS ?? LIVE_INTERVAL_S);
+  });
+  map.on('error', (e) => {
+    app.errors.push(String(e.error?.message ?? e.error));
+    console.warn('CityOS map:', e.error);
+  });
+}
+
+main();
