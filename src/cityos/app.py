@@ -31,6 +31,8 @@ from cityos.hub.http.negotiation import TENANT_HEADER, OrjsonResponse
 from cityos.hub.http.paths import EncodedSlashMiddleware
 from cityos.hub.subscriptions import http as subscriptions_http
 from cityos.hub.subscriptions.service import subscriptions_of
+from cityos.hub.temporal import http as temporal_http
+from cityos.hub.temporal.retention import start_purger, stop_purger
 
 log = get_logger(__name__)
 
@@ -116,7 +118,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sender = subscriptions_of(the_hub).sender
         sending = settings.notify_enabled and sender.start()
+        purger = start_purger(the_hub)
         yield
+        await stop_purger(purger)
         if sending:
             await asyncio.to_thread(sender.stop)
         if owned:
@@ -137,6 +141,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.include_router(entities.router)
     app.include_router(batch.router)
     app.include_router(discovery.router)
+    app.include_router(temporal_http.router)
     app.include_router(subscriptions_http.router)
     from cityos.hub.api_contexts import contexts_router
 

@@ -42,10 +42,11 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Address to bind (CITYOS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (CITYOS_PORT).")] = None,
     seed_only: Annotated[
-        bool, typer.Option("--seed-only", help="Seed the sample city and exit without serving.")
+        bool, typer.Option("--seed-only", help="Seed the twin and exit without serving.")
     ] = False,
 ) -> None:
-    """Seed the sample 5-1 city into the hub (SQLite under CITYOS_DATA_DIR), then serve it."""
+    """Seed the generated 5-1 twin into the hub (SQLite under CITYOS_DATA_DIR), then serve it."""
+    from cityos.core.errors import CityOSError
     from cityos.demo import seed
     from cityos.hub.backends import open_hub
 
@@ -57,11 +58,16 @@ def demo(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        count = seed(hub)
+        counts = seed(hub, progress=lambda line: typer.echo(f"  twin: {line}"))
+    except CityOSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
     finally:
         hub.storage.close()
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
     typer.echo(
-        f"Seeded {count} sample entities of Sejong 5-1 into {settings.resolved_database_url()}"
+        f"Seeded {sum(counts.values())} entities of Sejong 5-1 (generated twin and sample "
+        f"observations) into {settings.resolved_database_url()}: {summary}"
     )
     if seed_only:
         return
@@ -201,6 +207,67 @@ def twin_import_osm(
     if load and result.entities:
         with _twin_progress() as bar:
             _twin_load(result.entities, tenant, bar)
+
+
+hub_app = typer.Typer(name="hub", help="Hub maintenance: history retention.", no_args_is_help=True)
+app.add_typer(hub_app)
+
+
+@hub_app.command("purge-history")
+def hub_purge_history(
+    tenant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tenant",
+            help="Only this tenant ('' is the default tenant); repeatable. Default: every tenant.",
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete history recorded before this ISO 8601 instant instead of applying "
+            "the retention settings (CITYOS_TEMPORAL_RETENTION_DAYS and overrides)."
+        ),
+    ] = None,
+) -> None:
+    """Delete expired temporal history now (the server also does it periodically)."""
+    from cityos.core.errors import CityOSError
+    from cityos.core.timeutil import now_iso
+    from cityos.hub.backends import open_hub
+    from cityos.hub.temporal.instants import parse_instant
+    from cityos.hub.temporal.service import TemporalService
+
+    settings = load_settings()
+    configure_logging(settings.log_level, "console")
+    try:
+        hub = open_hub(settings)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        service = TemporalService(hub)
+        tenants = tenant if tenant is not None else hub.storage.tenants()
+        now = parse_instant(now_iso(), "now")
+        cutoff = parse_instant(before, "--before") if before is not None else None
+        total = 0
+        for name in tenants:
+            if cutoff is not None:
+                moment = cutoff
+            else:
+                days = settings.retention_days(name)
+                if days <= 0:
+                    typer.echo(f"tenant {name or '(default)'}: kept forever")
+                    continue
+                moment = now - int(days * 86_400_000_000)
+            count = service.purge(name, moment)
+            total += count
+            typer.echo(f"tenant {name or '(default)'}: {count} history instances purged")
+        typer.echo(f"Purged {total} history instances")
+    except CityOSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        hub.storage.close()
 
 
 @app.command()

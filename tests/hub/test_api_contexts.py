@@ -91,7 +91,10 @@ def test_host_and_serve(client: TestClient) -> None:
     assert location.startswith(f"{BASE}/urn:ngsi-ld:jsonldcontext:")
     response = client.get(location)
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/ld+json"
+    # mirrors ETSI 053_01_01: served as application/json unless JSON-LD is asked for
+    assert response.headers["content-type"] == "application/json"
+    as_ld = client.get(location, headers={"Accept": "application/ld+json"})
+    assert as_ld.headers["content-type"] == "application/ld+json"
     assert response.json() == CONTEXT
 
 
@@ -101,15 +104,19 @@ def test_hosted_context_is_usable_by_url(client: TestClient, resolver: ContextRe
     assert active.expand_term("brand") == "https://example.org/brand"
 
 
+@pytest.mark.parametrize("body", [{"brand": "https://example.org/brand"}, ["not", "an", "object"]])
+def test_host_rejects_bodies_without_context(client: TestClient, body: Any) -> None:
+    # mirrors ETSI 050_02_01: a body that is no @context document is an InvalidRequest
+    _error(client.post(BASE, json=body), 400, "InvalidRequest")
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        {"brand": "https://example.org/brand"},
         {"@context": 5},
         {"@context": None},
         {"@context": {"brand": 5}},
         {"@context": {"brand": "https://example.org/brand"}, "extra": 1},
-        ["not", "an", "object"],
         {"@context": "ftp://example.org/context.jsonld"},
     ],
 )
@@ -162,7 +169,7 @@ def test_list_rejects_bad_parameters(client: TestClient, params: dict[str, str])
 def test_get_details_and_unknown(client: TestClient) -> None:
     location = _host(client)
     details = client.get(location, params={"details": "true"}).json()
-    assert details["kind"] == "Hosted" and details["numberOfHits"] == 1
+    assert details["kind"] == "Hosted" and details["numberOfHits"] == 0  # details are no use
     _error(client.get(f"{BASE}/urn:ngsi-ld:jsonldcontext:unknown"), 404, "ResourceNotFound")
 
 
@@ -194,7 +201,7 @@ def test_cached_contexts(client: TestClient, resolver: ContextResolver, remote_b
     assert client.get(path).json() == CONTEXT
     details = client.get(path, params={"details": "true"}).json()
     assert details["URL"] == url and details["localId"] == url and details["kind"] == "Cached"
-    assert details["numberOfHits"] == 5  # three resolves and two GETs
+    assert details["numberOfHits"] == 4  # three resolves and one GET (details are no use)
     assert "expiresAt" in details["extraInfo"] and "fetchedAt" in details["extraInfo"]
     assert client.delete(path, params={"reload": "true"}).status_code == 204
     assert HITS["/remote.jsonld"] == 2

@@ -118,17 +118,24 @@ def test_json_ld_batch_uses_each_entity_context(client):
 
 def test_json_ld_batch_needs_context_in_every_entity_and_no_link_header(client):
     with_ctx = dict(sensor(1), **{"@context": CORE})
-    missing = client.post(f"{B}/create", content=orjson.dumps([with_ctx, sensor(2)]), headers=LD)
-    assert missing.status_code == 400
-    assert missing.json()["type"] == ERR + "BadRequestData"
     link = f'<{CORE}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
     both = client.post(
         f"{B}/create", content=orjson.dumps([with_ctx]), headers={**LD, "Link": link}
     )
     assert both.status_code == 400
     json_with_ctx = client.post(f"{B}/upsert", json=[with_ctx])
-    assert json_with_ctx.status_code == 400
+    assert json_with_ctx.status_code == 207
+    assert json_with_ctx.json()["success"] == []
+    assert json_with_ctx.json()["errors"][0]["entityId"] == urn(1)
+    assert json_with_ctx.json()["errors"][0]["error"]["type"] == ERR + "BadRequestData"
     assert not exists(client, urn(1)) and not exists(client, urn(2))
+    # each entity that breaks the rule fails on its own; the others are created
+    missing = client.post(f"{B}/create", content=orjson.dumps([with_ctx, sensor(2)]), headers=LD)
+    assert missing.status_code == 207
+    assert missing.json()["success"] == [urn(1)]
+    assert [e["entityId"] for e in missing.json()["errors"]] == [urn(2)]
+    assert missing.json()["errors"][0]["error"]["type"] == ERR + "BadRequestData"
+    assert exists(client, urn(1)) and not exists(client, urn(2))
 
 
 def test_link_header_context_applies_to_every_entity(client):

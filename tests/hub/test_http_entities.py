@@ -255,7 +255,7 @@ def test_replace_merge_delete(client):
 
 def test_unknown_path_and_method_are_problems(client):
     assert client.get("/ngsi-ld/v1/nothing").json()["type"] == ERR + "ResourceNotFound"
-    response = client.put(E, json={})
+    response = client.put("/ngsi-ld/v1/types", json={})
     assert response.status_code == 405
     assert response.json()["status"] == 405
 

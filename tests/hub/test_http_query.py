@@ -79,12 +79,21 @@ def test_type_id_and_pattern_filters(client, city):
     both = ids(client.get(E, params={"type": "School,Building"}))
     assert both == ["urn:ngsi-ld:Building:B1", "urn:ngsi-ld:Building:B2"]
     picked = ids(
-        client.get(E, params={"id": "urn:ngsi-ld:Building:B2,urn:ngsi-ld:AirQualityObserved:S03"})
+        client.get(
+            E,
+            params={
+                "id": "urn:ngsi-ld:Building:B2,urn:ngsi-ld:AirQualityObserved:S03",
+                "type": "Building,AirQualityObserved",
+            },
+        )
     )
     assert sorted(picked) == ["urn:ngsi-ld:AirQualityObserved:S03", "urn:ngsi-ld:Building:B2"]
-    assert ids(client.get(E, params={"idPattern": "^urn:ngsi-ld:Building:B[2-9]$"})) == [
-        "urn:ngsi-ld:Building:B2"
-    ]
+    pattern = {"idPattern": "^urn:ngsi-ld:Building:B[2-9]$", "type": "Building"}
+    assert ids(client.get(E, params=pattern)) == ["urn:ngsi-ld:Building:B2"]
+    # id and idPattern narrow a query but are not enough on their own (§5.7.2.4)
+    only_ids = client.get(E, params={"id": "urn:ngsi-ld:Building:B2"})
+    assert only_ids.status_code == 400
+    assert only_ids.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
     assert ids(client.get(E, params={"attrs": "address"})) == [
         "urn:ngsi-ld:Building:B1",
         "urn:ngsi-ld:Building:B2",

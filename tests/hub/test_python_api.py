@@ -67,10 +67,14 @@ def test_attribute_operations(hub: Hub) -> None:
     result = hub.append_attrs(
         "urn:ngsi-ld:Sensor:1", {"temp": 2, "hum": 50}, ctx, no_overwrite=True
     )
-    assert result.updated == ["hum"]
-    assert [n["attributeName"] for n in result.not_updated] == ["temp"]
+    vocab = "https://uri.etsi.org/ngsi-ld/default-context/"  # results name expanded IRIs
+    assert result.updated == [vocab + "hum"]
+    assert [n["attributeName"] for n in result.not_updated] == [vocab + "temp"]
     result = hub.update_attrs("urn:ngsi-ld:Sensor:1", {"temp": 3, "wind": 1}, ctx)
-    assert (result.updated, result.not_updated[0]["attributeName"]) == (["temp"], "wind")
+    assert (result.updated, result.not_updated[0]["attributeName"]) == (
+        [vocab + "temp"],
+        vocab + "wind",
+    )
     hub.update_attr("urn:ngsi-ld:Sensor:1", "temp", {"value": 4, "unitCode": "CEL"}, ctx)
     hub.delete_attr("urn:ngsi-ld:Sensor:1", "name", ctx)
     body = hub.retrieve("urn:ngsi-ld:Sensor:1", ctx)
@@ -101,7 +105,9 @@ def test_query_with_entity_query(hub: Hub) -> None:
     near = parse_geoquery("near;maxDistance==1000", "Point", "[127.29,36.48]", None)
     found = hub.query_entities(EntityQuery(type="Sensor", geo=near), ctx)
     assert ids(found.entities) == ["urn:ngsi-ld:Sensor:1"]
-    paged = hub.query_entities(EntityQuery(id_pattern="^urn:ngsi-ld:Sensor:", limit=1), ctx)
+    paged = hub.query_entities(
+        EntityQuery(type="Sensor", id_pattern="^urn:ngsi-ld:Sensor:", limit=1), ctx
+    )
     assert ids(paged.entities) == ["urn:ngsi-ld:Sensor:1"] and paged.count is None
     selected = hub.query_entities(
         EntityQuery(entities=[{"type": "Building"}, {"id": "urn:ngsi-ld:Sensor:2"}]), ctx

@@ -58,7 +58,8 @@ export async function fetchFeatures(type, { signal } = {}) {
 
 /** The URL of one entity (normalized representation). */
 export function entityUrl(id) {
-  return `${NGSI_LD}/entities/${encodeURIComponent(id)}`;
+  // Colons may stay as they are in a path segment (RFC 3986 §3.3); everything else is escaped.
+  return `${NGSI_LD}/entities/${encodeURIComponent(id).replace(/%3A/gi, ':')}`;
 }
 
 /** One entity, normalized, so the inspector can show units and observation times. */
@@ -71,7 +72,10 @@ export async function fetchEntity(id, { signal } = {}) {
 
 /** JSON from a same-origin path, or null when the server answers with an error. */
 export async function fetchJson(path, { signal } = {}) {
-  const response = await fetch(path, { headers: { Accept: 'application/json' }, signal });
+  const response = await fetch(path, {
+    headers: { Accept: 'application/json, application/geo+json' },
+    signal,
+  });
   if (!response.ok) return null;
   return response.json();
 }

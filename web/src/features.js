@@ -8,7 +8,7 @@ const USE_SYNONYMS = {
   commercial: ['commercial', 'retail', 'shop', 'market', 'hotel', 'restaurant'],
   school: ['school', 'education', 'kindergarten', 'university', 'childcare'],
   public: ['public', 'civic', 'community', 'hospital', 'clinic', 'welfare', 'government',
-    'cultural', 'library', 'sports', 'religious', 'station'],
+    'cultural', 'library', 'sports', 'religious', 'station', 'service'],
 };
 
 const SYNONYM_TO_USE = new Map(
@@ -76,7 +76,8 @@ const DERIVE = {
   Device(p) {
     const measured = asList(p.controlledProperty).map((x) => String(x).toLowerCase());
     const words = [...measured, ...asList(p.category).map((x) => String(x).toLowerCase())];
-    if (words.some((w) => ['pm25', 'pm10', 'no2', 'o3', 'airquality'].includes(w))) {
+    const air = ['pm25', 'pm10', 'no2', 'o3', 'airquality', 'airpollution', 'airqualitystation'];
+    if (words.some((w) => air.includes(w))) {
       p.kind = 'airSensor';
     } else if (words.some((w) => ['cctv', 'video', 'image', 'camera'].includes(w))) {
       p.kind = 'cctv';

@@ -1,6 +1,6 @@
 // Header: live clock in Korea Standard Time and the hub connection status.
 
-import { lang, t } from './i18n.js';
+import { lang, onLangChange, t } from './i18n.js';
 
 function clockText(now) {
   const locale = lang() === 'ko' ? 'ko-KR' : 'en-GB';
@@ -25,6 +25,7 @@ export function startClock() {
     timeEl.setAttribute('datetime', now.toISOString());
   };
   tick();
+  onLangChange(tick);
   return window.setInterval(tick, 1000);
 }
 

@@ -67,14 +67,14 @@ function useMixBar(mix) {
   return el('div', {}, bar, el('div', { class: 'mix-text' }, text.join(' · ')));
 }
 
-function plain(value) {
+function plain(value, name = '') {
   if (value == null) return '–';
-  if (typeof value === 'number') return formatNumber(value);
+  if (typeof value === 'number') return /year$/i.test(name) ? String(value) : formatNumber(value);
   if (typeof value === 'boolean') return value ? '✓' : '✗';
   if (typeof value === 'string') {
     return /^\d{4}-\d\d-\d\dT/.test(value) ? formatTime(value) : value;
   }
-  if (Array.isArray(value)) return value.map(plain).join(', ');
+  if (Array.isArray(value)) return value.map((v) => plain(v)).join(', ');
   return Object.entries(value).map(([k, v]) => `${k}: ${plain(v)}`).join('; ');
 }
 
@@ -98,7 +98,7 @@ function valueCell(name, attr) {
   } else {
     const value = instance.value ?? instance.valueList ?? instance.vocab ?? instance.json;
     const unit = UNIT_CODES[instance.unitCode] ?? instance.unitCode ?? DEFAULT_UNITS[name] ?? '';
-    const text = plain(value);
+    const text = plain(value, name);
     cell.append(unit && typeof value === 'number' ? `${text} ${unit}` : text);
     const bands = name === 'pm25' ? PM25_BANDS : name === 'pm10' ? PM10_BANDS : null;
     const b = bands && band(value, bands);

@@ -21,10 +21,17 @@ const visible = Object.fromEntries(GROUPS.map((g) => [g.id, true]));
 const app = {
   state: 'loading',
   map: null,
+  collections,
   errors: [],
   loadedAt: null,
   readyAt: null,
+  marks: {},
 };
+
+/** Record when a start-up phase ended [ms since navigation start]. */
+function mark(name) {
+  app.marks[name] = Math.round(performance.now());
+}
 window.cityos = app;
 
 function setPageState(state) {
@@ -59,10 +66,15 @@ async function loadSource(map, name) {
   return fc;
 }
 
-/** Fetch every layer, then hand all of them to the map at once (one re-layout, not eleven). */
-async function loadAll(map) {
+/** Start fetching every layer at once (settled results, in SOURCES order). */
+function fetchAll() {
   const names = Object.keys(SOURCES);
-  const results = await Promise.allSettled(names.map(fetchSource));
+  return Promise.allSettled(names.map(fetchSource));
+}
+
+/** Hand all fetched layers to the map in one go (one re-layout, not eleven). */
+function applyAll(map, results) {
+  const names = Object.keys(SOURCES);
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') {
       collections[names[i]] = r.value;
@@ -78,19 +90,25 @@ async function loadAll(map) {
   setStatus(failed === names.length ? 'offline' : 'live', totalEntities());
 }
 
-async function terrainBounds(config) {
-  if (!config?.terrain) return null;
-  return fetchJson('/twin/terrain/bounds.json');
+/** The page config, then (if the server has the twin's terrain) its extent and contour lines. */
+async function fetchTerrain() {
+  const config = await fetchJson('/web/config.json');
+  if (!config?.terrain) return { config, terrain: null };
+  const [bounds, contours] = await Promise.all([
+    fetchJson('/twin/terrain/bounds.json'),
+    fetchJson('/twin/terrain/contours.geojson'),
+  ]);
+  return { config, terrain: bounds && contours ? { bounds, contours } : null };
 }
 
-function addTerrain(map, bounds) {
-  if (!bounds) {
+function addTerrain(map, terrain) {
+  if (!terrain) {
     setUnavailable('terrain', 'terrain.unavailable');
     return;
   }
-  const terrain = terrainLayers(bounds);
-  for (const [id, source] of Object.entries(terrain.sources)) map.addSource(id, source);
-  for (const layer of terrain.layers) map.addLayer(layer, terrain.below);
+  const spec = terrainLayers(terrain.bounds, terrain.contours);
+  for (const [id, source] of Object.entries(spec.sources)) map.addSource(id, source);
+  for (const layer of spec.layers) map.addLayer(layer, spec.below);
   applyVisibility(map, 'terrain');
 }
 
@@ -232,15 +250,23 @@ function main() {
   });
   wireInteraction(map);
 
+  // Fetch from the hub while MapLibre starts; apply everything once the style is ready.
+  const data = fetchAll();
+  const terrain = fetchTerrain();
+  data.then(() => mark('data'));
+  terrain.then(() => mark('terrain'));
   map.on('load', async () => {
+    mark('style');
     addIcons(map);
-    const config = await fetchJson('/web/config.json');
-    const bounds = await terrainBounds(config);
-    addTerrain(map, bounds);
-    await loadAll(map);
-    fitToData(map, bounds);
+    const [{ config, terrain: model }, results] = await Promise.all([terrain, data]);
+    addTerrain(map, model);
+    applyAll(map, results);
+    fitToData(map, model?.bounds);
     app.loadedAt = performance.now();
+    mark('applied');
+    map.once('render', () => mark('firstFrame'));
     map.once('idle', () => {
+      mark('idle');
       app.readyAt = performance.now();
       setPageState('ready');
     });

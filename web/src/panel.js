@@ -96,7 +96,7 @@ export function buildLegend() {
   ));
   const roads = ROAD_CLASSES.map((cls) => {
     const { colour, width } = ROAD_STYLE[cls];
-    const dashed = ['pm', 'footpath', 'pedestrian'].includes(cls);
+    const dashed = ['pm', 'footpath'].includes(cls);
     const thickness = Math.max(2, Math.min(7, Math.round(width / 3.2)));
     return legendItem(
       el('span', {

@@ -42,18 +42,38 @@ export const GROUPS = [
   { id: 'roads', label: 'layer.roads', sources: ['roads'], layers: ['roads-casing', 'roads-line', 'roads-dashed', 'roads-glow'] },
   { id: 'buildings', label: 'layer.buildings', sources: ['buildings'], layers: ['buildings-3d'] },
   { id: 'transit', label: 'layer.transit', sources: ['stops'], layers: ['stops-icon'] },
-  { id: 'facilities', label: 'layer.facilities', sources: ['pois', 'devices'], layers: ['pois-icon', 'devices-icon'] },
+  { id: 'facilities', label: 'layer.facilities', sources: ['pois', 'devices'], layers: ['pois-dot', 'devices-dot', 'pois-icon', 'devices-icon'] },
   { id: 'parking', label: 'layer.parking', sources: ['parking'], layers: ['parking-ring', 'parking-icon'] },
   { id: 'air', label: 'layer.air', sources: ['air'], layers: ['air-halo', 'air-circle'] },
 ];
 
 /** Layers a click can select, topmost first. */
 export const PICKABLE = [
-  'air-circle', 'parking-icon', 'stops-icon', 'pois-icon', 'devices-icon', 'buildings-3d',
+  'air-circle', 'parking-icon', 'stops-icon', 'pois-icon', 'devices-icon', 'pois-dot',
+  'devices-dot', 'buildings-3d',
   'roads-line', 'roads-dashed', 'carfree-hatch', 'nature-fill', 'blocks-fill',
 ];
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
+
+/** From this zoom on, facilities and devices are drawn as icons; below it as small dots. */
+const ICON_ZOOM = 16;
+
+function dots(source, kind) {
+  const colour = ['match', kind];
+  for (const [key, value] of Object.entries(POINT_COLOURS)) colour.push(key, value);
+  colour.push(POINT_COLOURS.facility);
+  return [{
+    id: `${source}-dot`, type: 'circle', source, maxzoom: ICON_ZOOM,
+    paint: {
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 13, 2, 16, 4.5],
+      'circle-color': colour,
+      'circle-stroke-color': BACKGROUND,
+      'circle-stroke-width': 1,
+      'circle-pitch-alignment': 'viewport',
+    },
+  }];
+}
 
 // Metres to pixels at latitude ~36.5°: px = m · 2^z / (156543.03 · cos φ) = m · 2^z / 125_830.
 const M_PER_PX_Z0 = 125830;
@@ -76,7 +96,7 @@ const roadColour = matchClass(
   'cls', Object.fromEntries(Object.entries(ROAD_STYLE).map(([k, v]) => [k, v.colour])), '#64748b',
 );
 const useColour = matchClass('use', USE_COLOURS, USE_COLOURS.other);
-const DASHED = ['pm', 'footpath', 'pedestrian'];
+const DASHED = ['pm', 'footpath'];
 const solidRoads = ['!', ['in', ['get', 'cls'], ['literal', DASHED]]];
 const dashedRoads = ['in', ['get', 'cls'], ['literal', DASHED]];
 const majorRoads = ['in', ['get', 'cls'], ['literal', ['ring', 'brt']]];
@@ -133,16 +153,17 @@ export function layers() {
       paint: {
         'line-color': roadColour,
         'line-width': metres(['get', 'w'], 0.8),
-        'line-opacity': ['match', ['get', 'cls'], 'interior', 0.8, 0.95],
+        'line-opacity': ['match', ['get', 'cls'], 'interior', 0.8, 'pedestrian', 0.55, 0.95],
       },
     },
     {
+      // PM lanes and footpaths: thin dashes of a fixed screen width, whatever their width in metres.
       id: 'roads-dashed', type: 'line', source: 'roads', filter: dashedRoads,
       layout: { 'line-join': 'round' },
       paint: {
         'line-color': roadColour,
-        'line-width': metres(['get', 'w'], 1),
-        'line-dasharray': [2, 1.5],
+        'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.8, 17, 2.2],
+        'line-dasharray': [3, 2],
         'line-opacity': 0.9,
       },
     },
@@ -195,8 +216,10 @@ export function layers() {
         'symbol-sort-key': ['match', ['get', 'kind'], 'brt', 2, 1],
       },
     },
+    ...dots('pois', ['get', 'kind']),
+    ...dots('devices', ['match', ['get', 'kind'], 'cctv', 'cctv', 'device']),
     {
-      id: 'pois-icon', type: 'symbol', source: 'pois',
+      id: 'pois-icon', type: 'symbol', source: 'pois', minzoom: ICON_ZOOM,
       layout: {
         'icon-image': ['concat', 'icon-', ['get', 'kind']],
         'icon-size': 0.8,
@@ -205,7 +228,7 @@ export function layers() {
       },
     },
     {
-      id: 'devices-icon', type: 'symbol', source: 'devices',
+      id: 'devices-icon', type: 'symbol', source: 'devices', minzoom: ICON_ZOOM,
       layout: {
         'icon-image': ['match', ['get', 'kind'], 'cctv', 'icon-cctv', 'icon-device'],
         'icon-size': 0.72,
@@ -274,8 +297,8 @@ export function baseStyle() {
   };
 }
 
-/** Hillshade raster and contour layers, added once the terrain model answers. */
-export function terrainLayers(bounds) {
+/** Hillshade raster and contour layers (contours: a fetched FeatureCollection). */
+export function terrainLayers(bounds, contours) {
   const { west, south, east, north } = bounds;
   const indexLine = ['==', ['get', 'index'], true];
   return {
@@ -285,7 +308,7 @@ export function terrainLayers(bounds) {
         url: '/twin/terrain/hillshade.png',
         coordinates: [[west, north], [east, north], [east, south], [west, south]],
       },
-      contours: { type: 'geojson', data: '/twin/terrain/contours.geojson' },
+      contours: { type: 'geojson', data: contours },
     },
     layers: [
       {

@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from cityos.core.timeutil import isoformat
 from cityos.hub.context_store import CONTEXTS_PATH, StoredContext, as_datetime
-from cityos.hub.http.negotiation import OrjsonResponse, read_json
+from cityos.hub.http.negotiation import OrjsonResponse, read_json, response_kind
 from cityos.hub.http.params import boolean
 from cityos.hub.jsonld_context import ContextResolver
 
@@ -92,12 +92,17 @@ def contexts_router(get_resolver: Callable[[], ContextResolver]) -> APIRouter:
     def serve_context(
         context_id: str, request: Request, resolver: ContextResolver = Depends(get_resolver)
     ) -> Response:
-        """Serve one stored @context, or its details (§5.13.4)."""
+        """Serve one stored @context, or its details (§5.13.4).
+
+        The document is served as ``application/json`` unless the client asks for
+        ``application/ld+json`` (§6.3.4).
+        """
         details = boolean(request.query_params, "details")
-        stored = resolver.get_context(context_id)
+        stored = resolver.get_context(context_id, record_use=not details)
         if details:
             return OrjsonResponse(context_details(stored, resolver, str(request.base_url)))
-        return Response(orjson.dumps(stored.body), media_type=JSON_LD)
+        media_type = JSON_LD if response_kind(request) == "ld+json" else "application/json"
+        return Response(orjson.dumps(stored.body), media_type=media_type)
 
     @router.delete("/{context_id:path}", status_code=204, response_class=Response)
     def delete_context(

@@ -43,9 +43,11 @@ def local_context_url(context_id: str) -> str:
 
 def as_datetime(value: datetime | str | None) -> datetime | None:
     """A stored timestamp as an aware datetime; ISO 8601 strings (as some backends return
-    them) are parsed, ``None`` stays ``None``."""
+    them, possibly with a space between date and time) are parsed, ``None`` stays ``None``."""
     if value is None or isinstance(value, datetime):
         return value
+    if isinstance(value, str) and "T" not in value and " " in value:
+        value = value.replace(" ", "T", 1)
     return parse_datetime(value)
 
 

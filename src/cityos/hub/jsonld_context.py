@@ -44,6 +44,7 @@ from cityos.core.errors import (
     BadRequestData,
     CityOSError,
     InvalidLdContext,
+    InvalidRequest,
     LdContextNotAvailable,
     PayloadTooLarge,
     ResourceNotFound,
@@ -246,13 +247,15 @@ class ContextResolver:
 
         Raises
         ------
+        InvalidRequest
+            ``body`` is not a JSON object with an ``@context`` member.
         BadRequestData
             ``body`` is not ``{"@context": <object|array|string>}`` or is not a valid context.
         PayloadTooLarge
             The document is larger than ``context_max_bytes``.
         """
         if not isinstance(body, dict) or "@context" not in body:
-            raise BadRequestData("the body must be a JSON object with an @context member")
+            raise InvalidRequest("the body must be a JSON object with an @context member")
         extra_members = sorted(set(body) - {"@context"})
         if extra_members:
             raise BadRequestData(
@@ -296,8 +299,11 @@ class ContextResolver:
             contexts.insert(0, self._core_entry())
         return contexts
 
-    def get_context(self, context_id: str) -> StoredContext:
-        """The stored @context with ``context_id``, counted as a hit (§5.13.4 Serve @context).
+    def get_context(self, context_id: str, *, record_use: bool = True) -> StoredContext:
+        """The stored @context with ``context_id`` (§5.13.4 Serve @context).
+
+        Serving the document counts as a hit; reading its details (``record_use=False``) does
+        not, so the details report how often the @context was actually used.
 
         Raises
         ------
@@ -306,17 +312,19 @@ class ContextResolver:
         """
         now = utcnow()
         if is_core_context_url(context_id):
-            with self._usage_lock:
-                self._core_hits += 1
-                self._core_last_usage = now
+            if record_use:
+                with self._usage_lock:
+                    self._core_hits += 1
+                    self._core_last_usage = now
             return self._core_entry()
         self.flush_usage()
         with self._store_lock:
             stored = self.store.get_context(context_id)
             if stored is None:
                 raise ResourceNotFound(f"no @context is stored with id {context_id!r}")
-            stored = replace(stored, number_of_hits=stored.number_of_hits + 1, last_usage=now)
-            self.store.put_context(stored)
+            if record_use:
+                stored = replace(stored, number_of_hits=stored.number_of_hits + 1, last_usage=now)
+                self.store.put_context(stored)
         return stored
 
     def delete_context(self, context_id: str, *, reload: bool = False) -> None:

@@ -304,7 +304,8 @@ class _PgCompiler:
                 else:
                     array = self.param([v.value for v in values])
                     cast = "text[]"
-                parts.append(self.guarded(first, c, lambda x: f"{x} = ANY({array}::{cast})"))
+                listed = f"ANY({array}::{cast})"
+                parts.append(self.guarded(first, c, lambda x, listed=listed: f"{x} = {listed}"))
             return "(" + " OR ".join(parts) + ")"
 
         return test

@@ -5,8 +5,9 @@ semantics (as the SQLite backend's ``REGEXP`` function and :mod:`cityos.hub.quer
 PostgreSQL's ``~`` operator speaks Advanced Regular Expressions (AREs, PostgreSQL manual §9.7.3),
 which share most syntax but not all semantics: Python's ``$`` also matches before a final
 newline, its ``.`` never matches a newline, ``\\d``/``\\w``/``\\s`` are Unicode-aware, and its
-case-insensitive matching folds a few non-ASCII characters onto ASCII letters (``K`` KELVIN SIGN
-onto ``k``, ``ſ`` LONG S onto ``s``, ``İ`` and ``ı`` onto ``i``).
+case-insensitive matching folds a few non-ASCII characters onto ASCII letters (U+212A KELVIN
+SIGN onto ``k``, U+017F LATIN SMALL LETTER LONG S onto ``s``, U+0130 and U+0131, the dotted
+capital and dotless small I, onto ``i``).
 
 :func:`to_are` accepts a conservative subset for which the translation provably matches the same
 strings under ``re.search`` and ``~`` in a UTF-8 database, and returns ``None`` for everything

@@ -58,7 +58,12 @@ def transit_stops(frame: LocalFrame) -> list[Amenity]:
         Amenity("BRT-Central", "TransitStop", "brt", "5-1 Central (BRT)", rx, ry),
         Amenity("BRT-West", "TransitStop", "brt", "5-1 West (BRT)", rx - a - 280.0, ry),
     ]
-    for key, name, angle in (("N", "north", 90), ("E", "east", 0), ("S", "south", 270), ("W", "west", 180)):
+    for key, name, angle in (
+        ("N", "north", 90),
+        ("E", "east", 0),
+        ("S", "south", 270),
+        ("W", "west", 180),
+    ):
         x, y = _ring_point(frame, angle)
         stops.append(
             Amenity(f"Shuttle-{key}", "TransitStop", "shuttle", f"Ring {name} island stop", x, y)
@@ -80,7 +85,10 @@ def car_parks(frame: LocalFrame, tower: Building, rng: np.random.Generator) -> l
                 f"Ring transfer car park {i}",
                 x,
                 y,
-                {"totalSpotNumber": total, "availableSpotNumber": int(total * rng.uniform(0.2, 0.7))},
+                {
+                    "totalSpotNumber": total,
+                    "availableSpotNumber": int(total * rng.uniform(0.2, 0.7)),
+                },
             )
         )
     c = tower.polygon.centroid
@@ -93,7 +101,11 @@ def car_parks(frame: LocalFrame, tower: Building, rng: np.random.Generator) -> l
             "Shared-car parking tower (underground)",
             c.x,
             c.y,
-            {"totalSpotNumber": total, "availableSpotNumber": int(total * rng.uniform(0.3, 0.6)), "refBuilding": tower.key},
+            {
+                "totalSpotNumber": total,
+                "availableSpotNumber": int(total * rng.uniform(0.3, 0.6)),
+                "refBuilding": tower.key,
+            },
         )
     )
     return out
@@ -115,12 +127,24 @@ def points_of_interest(
             c = b.polygon.centroid
             pm_sites.append((b.name, c.x, c.y))
     ways = [r.line for r in roads if r.road_class in ("pm", "pedestrian") and r.inside_ring]
-    crossings = shapely.union_all([a.intersection(b) for i, a in enumerate(ways) for b in ways[i + 1 :]])
+    crossings = shapely.union_all(
+        [a.intersection(b) for i, a in enumerate(ways) for b in ways[i + 1 :]]
+    )
     points = [p for p in shapely.get_parts(crossings) if p.geom_type == "Point"]
     for pt in sorted(points, key=lambda p: (round(p.y), round(p.x))):
         pm_sites.append(("PM-way crossing", pt.x, pt.y))
     for i, (near, x, y) in enumerate(_dedupe(pm_sites, 40.0), start=1):
-        out.append(Amenity(f"PM-{i:03d}", "PointOfInterest", "pmStation", f"PM station {i} ({near})", x + 6, y + 6, {"capacity": 12}))
+        out.append(
+            Amenity(
+                f"PM-{i:03d}",
+                "PointOfInterest",
+                "pmStation",
+                f"PM station {i} ({near})",
+                x + 6,
+                y + 6,
+                {"capacity": 12},
+            )
+        )
 
     ev_sites = [(p.name, p.x, p.y) for p in parks]
     for block in blocks:
@@ -128,7 +152,17 @@ def points_of_interest(
             c = block.polygon.representative_point()
             ev_sites.append((f"block {block.key}", c.x, c.y))
     for i, (near, x, y) in enumerate(ev_sites, start=1):
-        out.append(Amenity(f"EV-{i:03d}", "PointOfInterest", "evCharger", f"EV chargers {i} ({near})", x, y, {"capacity": 8 if i <= len(parks) else 4}))
+        out.append(
+            Amenity(
+                f"EV-{i:03d}",
+                "PointOfInterest",
+                "evCharger",
+                f"EV chargers {i} ({near})",
+                x,
+                y,
+                {"capacity": 8 if i <= len(parks) else 4},
+            )
+        )
 
     nodes = _crossings(roads, frame)
     for b in buildings:
@@ -153,7 +187,15 @@ def points_of_interest(
 def devices(frame: LocalFrame, zones: list[DevelopmentZone], pois: list[Amenity]) -> list[Amenity]:
     """A CCTV camera on every CCTV pole and an air-quality station in each zone and the centre."""
     out = [
-        Amenity(p.key, "Device", "cctv", f"CCTV camera on {p.name}", p.x, p.y, {"controlledProperty": ["image", "motion"]})
+        Amenity(
+            p.key,
+            "Device",
+            "cctv",
+            f"CCTV camera on {p.name}",
+            p.x,
+            p.y,
+            {"controlledProperty": ["image", "motion"]},
+        )
         for p in pois
         if p.category == "cctv"
     ]
@@ -187,10 +229,15 @@ def _crossings(roads: list[Road], frame: LocalFrame) -> list[tuple[float, float]
             k = (round(pt[0], 1), round(pt[1], 1))
             count[k] = count.get(k, 0) + 1
     site = frame.site_polygon
-    return sorted((k for k, n in count.items() if n >= 3 and site.contains(Point(k))), key=lambda p: (p[1], p[0]))
+    return sorted(
+        (k for k, n in count.items() if n >= 3 and site.contains(Point(k))),
+        key=lambda p: (p[1], p[0]),
+    )
 
 
-def _dedupe(sites: list[tuple[str, float, float]], spacing: float) -> list[tuple[str, float, float]]:
+def _dedupe(
+    sites: list[tuple[str, float, float]], spacing: float
+) -> list[tuple[str, float, float]]:
     """Drop sites closer than ``spacing`` [m] to an earlier one."""
     kept: list[tuple[str, float, float]] = []
     for s in sites:

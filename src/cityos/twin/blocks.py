@@ -160,7 +160,10 @@ def use_mix_changes(
 
 
 def summarise_blocks(blocks: list[Block], buildings: list) -> None:
-    """Set each block's floor area [m²] and use mix (floor-area weighted) from its buildings."""
+    """Set each block's floor area [m²] and use mix (floor-area weighted) from its buildings.
+
+    A block without buildings becomes a ``park`` (public open space).
+    """
     totals: dict[str, dict[str, float]] = {b.key: dict.fromkeys(USES, 0.0) for b in blocks}
     for bld in buildings:
         area = bld.floor_area_m2
@@ -174,4 +177,5 @@ def summarise_blocks(blocks: list[Block], buildings: list) -> None:
             shares["living"] = round(1 - shares["social"] - shares["public"], 4)
             block.use_mix = shares
         else:
+            block.kind = "park"  # nothing fitted: open space
             block.use_mix = {"living": 0.0, "social": 0.0, "public": 1.0}

@@ -141,9 +141,7 @@ def categories(mix: dict[str, float], typology: str) -> list[str]:
     return ["office", "commercial"] if mix["social"] >= 0.5 else ["office"]
 
 
-def lattice(
-    area: BaseGeometry, typology: Typology, rng: np.random.Generator
-) -> list[Polygon]:
+def lattice(area: BaseGeometry, typology: Typology, rng: np.random.Generator) -> list[Polygon]:
     """Footprints of a typology fitted in ``area``: a lattice of rectangles wholly inside it.
 
     The lattice is centred in the area's bounding box and shifted by up to ±3 m at random.

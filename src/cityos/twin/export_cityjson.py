@@ -143,7 +143,17 @@ def check_cityjson(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
         errors.append("root 'type' must be 'CityJSON'")
     if doc.get("version") != CITYJSON_VERSION:
         errors.append(f"'version' must be '{CITYJSON_VERSION}'")
-    extra = set(doc) - {"type", "version", "transform", "metadata", "CityObjects", "vertices", "extensions", "appearance", "geometry-templates"}
+    extra = set(doc) - {
+        "type",
+        "version",
+        "transform",
+        "metadata",
+        "CityObjects",
+        "vertices",
+        "extensions",
+        "appearance",
+        "geometry-templates",
+    }
     if extra:
         warnings.append(f"extra root properties: {sorted(extra)}")
     transform = doc.get("transform", {})
@@ -151,7 +161,8 @@ def check_cityjson(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
         errors.append("'transform' needs 3 scale and 3 translate numbers")
     vertices = doc.get("vertices")
     if not isinstance(vertices, list) or any(
-        not isinstance(v, list) or len(v) != 3 or not all(isinstance(c, int) for c in v) for v in vertices
+        not isinstance(v, list) or len(v) != 3 or not all(isinstance(c, int) for c in v)
+        for v in vertices
     ):
         errors.append("'vertices' must be an array of integer triples")
         return errors, warnings
@@ -186,7 +197,10 @@ def _check_solid(geom: dict[str, Any], count: int, used: np.ndarray) -> list[str
     shells = geom.get("boundaries", [])
     values = geom.get("semantics", {}).get("values")
     surfaces = geom.get("semantics", {}).get("surfaces", [])
-    if values is not None and (len(values) != len(shells) or any(len(v) != len(s) for v, s in zip(values, shells, strict=False))):
+    if values is not None and (
+        len(values) != len(shells)
+        or any(len(v) != len(s) for v, s in zip(values, shells, strict=False))
+    ):
         errors.append("semantics 'values' do not match the shells")
     for si, shell in enumerate(shells):
         edges: dict[tuple[int, int], int] = {}

@@ -100,7 +100,9 @@ def write_exports(city: City, entities: list[dict[str, Any]], out_dir: Path) -> 
         orjson.dumps(terrain.contours_geojson(city.params))
     )
     (terrain_dir / "dem.json").write_bytes(orjson.dumps(city.dem.to_dict()))
-    paths += [terrain_dir / n for n in ("hillshade.png", "hillshade.json", "contours.geojson", "dem.json")]
+    paths += [
+        terrain_dir / n for n in ("hillshade.png", "hillshade.json", "contours.geojson", "dem.json")
+    ]
     manifest = {
         "site": city.params.site.name,
         "seed": city.params.seed,

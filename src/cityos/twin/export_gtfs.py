@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,7 @@ DWELL_S = 30
 
 
 def _hms(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
@@ -66,7 +67,14 @@ def write_gtfs(city: City, out_dir: Path) -> list[Path]:
         ),
         _write(
             out_dir / "routes.txt",
-            ["route_id", "agency_id", "route_short_name", "route_long_name", "route_type", "route_color"],
+            [
+                "route_id",
+                "agency_id",
+                "route_short_name",
+                "route_long_name",
+                "route_type",
+                "route_color",
+            ],
             [
                 ["BRT51", AGENCY_ID, "BRT", "BRT spine: 5-1 West - 5-1 Central", 3, "7B2D8E"],
                 ["RING", AGENCY_ID, "Ring", "Autonomous ring shuttle (island stops)", 3, "1F8A70"],
@@ -74,16 +82,41 @@ def write_gtfs(city: City, out_dir: Path) -> list[Path]:
         ),
         _write(
             out_dir / "calendar.txt",
-            ["service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-             "sunday", "start_date", "end_date"],
-            [[SERVICE_ID, 1, 1, 1, 1, 1, 1, 1, f"{city.params.start_year}0101", f"{city.params.end_year + 1}1231"]],
+            [
+                "service_id",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+                "start_date",
+                "end_date",
+            ],
+            [
+                [
+                    SERVICE_ID,
+                    1,
+                    1,
+                    1,
+                    1,
+                    1,
+                    1,
+                    1,
+                    f"{city.params.start_year}0101",
+                    f"{city.params.end_year + 1}1231",
+                ]
+            ],
         ),
     ]
     brt = [s for s in stops if s.category == "brt"]
     brt.sort(key=lambda s: s.x)
     shuttle = {s.key: s for s in stops if s.category == "shuttle"}
     ring = LineString(city.frame.ring_polygon.exterior.coords)
-    loop = [shuttle[k] for k in ("Shuttle-N", "Shuttle-E", "Shuttle-S", "Shuttle-W") if k in shuttle]
+    loop = [
+        shuttle[k] for k in ("Shuttle-N", "Shuttle-E", "Shuttle-S", "Shuttle-W") if k in shuttle
+    ]
     trips, times, shapes = [], [], []
     brt_line = LineString([(s.x, s.y) for s in brt])
     run = brt_line.length / (BRT_SPEED_KMH / 3.6)
@@ -103,7 +136,7 @@ def write_gtfs(city: City, out_dir: Path) -> list[Path]:
         seq_stops = [*loop, loop[0]]
         offsets = [0.0]
         length = ring.length
-        for a, b in zip(seq_stops, seq_stops[1:], strict=False):
+        for a, b in pairwise(seq_stops):
             da, db = ring.project(Point(a.x, a.y)), ring.project(Point(b.x, b.y))
             offsets.append(offsets[-1] + (da - db) % length)  # clockwise = decreasing
         shapes += _shape_rows(city, "RING-0", _clockwise(ring, loop[0]))
@@ -114,26 +147,38 @@ def write_gtfs(city: City, out_dir: Path) -> list[Path]:
                 t = start + dist / (SHUTTLE_SPEED_KMH / 3.6) + (seq - 1) * DWELL_S
                 times.append([trip, _hms(t), _hms(t), stop.key, seq, round(dist / 1000, 3)])
     paths.append(
-        _write(out_dir / "trips.txt", ["route_id", "service_id", "trip_id", "trip_headsign", "direction_id", "shape_id"], trips)
+        _write(
+            out_dir / "trips.txt",
+            ["route_id", "service_id", "trip_id", "trip_headsign", "direction_id", "shape_id"],
+            trips,
+        )
     )
     paths.append(
-        _write(out_dir / "stop_times.txt", [
+        _write(
+            out_dir / "stop_times.txt",
+            [
                 "trip_id",
                 "arrival_time",
                 "departure_time",
                 "stop_id",
                 "stop_sequence",
                 "shape_dist_traveled",
-            ], times)
+            ],
+            times,
+        )
     )
     paths.append(
-        _write(out_dir / "shapes.txt", [
+        _write(
+            out_dir / "shapes.txt",
+            [
                 "shape_id",
                 "shape_pt_lat",
                 "shape_pt_lon",
                 "shape_pt_sequence",
                 "shape_dist_traveled",
-            ], shapes)
+            ],
+            shapes,
+        )
     )
     return paths
 
@@ -142,8 +187,10 @@ def _clockwise(ring: LineString, start: object) -> LineString:
     """The ring as a clockwise loop beginning at the point nearest ``start``."""
     s = ring.project(Point(start.x, start.y))  # type: ignore[attr-defined]
     length = ring.length
-    steps = max(int(math.ceil(length / 20.0)), 4)
-    return LineString([ring.interpolate((s - i * length / steps) % length) for i in range(steps + 1)])
+    steps = max(math.ceil(length / 20.0), 4)
+    return LineString(
+        [ring.interpolate((s - i * length / steps) % length) for i in range(steps + 1)]
+    )
 
 
 def _shape_rows(city: City, shape_id: str, line: LineString) -> list[list[object]]:

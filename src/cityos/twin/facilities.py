@@ -84,21 +84,117 @@ def facility_specs(frame: LocalFrame) -> list[FacilitySpec]:
         for i in range(len(frame.site.school_sites_m))
     ]
     specs += [
-        FacilitySpec("k12School", "K-12 school", _ring(0.35, 1.55), "outside", 5, ("school",), 0.0, 1.0, (80.0, 24.0)),
-        FacilitySpec("dataAICenter", "Urban Integrated Data AI Center", _ring(0.15, 0.2), "inside", 9, ("office", "civic"), 0.0, 0.8),
-        FacilitySpec("lifelongLearningCentre", "Lifelong-learning centre (life-cycle academy)", _ring(-0.15, -0.2), "inside", 5, ("civic",), 0.0, 0.9),
-        FacilitySpec("welfareCentre", "Welfare centre", _ring(-0.15, 0.8), "inside", 4, ("civic",), 0.0, 1.0),
-        FacilitySpec("healthCentre", "Health centre", _ring(0.8, 0.2), "inside", 5, ("hospital",), 0.0, 0.9),
-        FacilitySpec("emergencyControlCentre", "Emergency control centre", _ring(1.25, -0.2), "outside", 4, ("civic",), 0.0, 1.0),
-        FacilitySpec("innovationValley", "Innovation valley", _ring(-1.45, 0.3), "outside", 7, ("office",), 0.0, 0.3),
-        FacilitySpec("incubationCentre", "Startup incubation centre", _ring(-1.45, -0.3), "outside", 5, ("office",), 0.0, 0.4),
-        FacilitySpec("verticalSmartFarm", "Vertical smart farm", _ring(1.35, -1.2), "outside", 6, ("farm",), 0.0, 0.5),
-        FacilitySpec("energyStorage", "Energy storage station (ESS)", _ring(1.55, -0.9), "outside", 1, ("service",), 0.0, 1.0),
-        FacilitySpec("sharedCarTower", "Shared-car parking tower", _tower, "inside", 6, ("parking",), 0.0, 0.7, storey_m=3.0),
+        FacilitySpec(
+            "k12School",
+            "K-12 school",
+            _ring(0.35, 1.55),
+            "outside",
+            5,
+            ("school",),
+            0.0,
+            1.0,
+            (80.0, 24.0),
+        ),
+        FacilitySpec(
+            "dataAICenter",
+            "Urban Integrated Data AI Center",
+            _ring(0.15, 0.2),
+            "inside",
+            9,
+            ("office", "civic"),
+            0.0,
+            0.8,
+        ),
+        FacilitySpec(
+            "lifelongLearningCentre",
+            "Lifelong-learning centre (life-cycle academy)",
+            _ring(-0.15, -0.2),
+            "inside",
+            5,
+            ("civic",),
+            0.0,
+            0.9,
+        ),
+        FacilitySpec(
+            "welfareCentre", "Welfare centre", _ring(-0.15, 0.8), "inside", 4, ("civic",), 0.0, 1.0
+        ),
+        FacilitySpec(
+            "healthCentre", "Health centre", _ring(0.8, 0.2), "inside", 5, ("hospital",), 0.0, 0.9
+        ),
+        FacilitySpec(
+            "emergencyControlCentre",
+            "Emergency control centre",
+            _ring(1.25, -0.2),
+            "outside",
+            4,
+            ("civic",),
+            0.0,
+            1.0,
+        ),
+        FacilitySpec(
+            "innovationValley",
+            "Innovation valley",
+            _ring(-1.45, 0.3),
+            "outside",
+            7,
+            ("office",),
+            0.0,
+            0.3,
+        ),
+        FacilitySpec(
+            "incubationCentre",
+            "Startup incubation centre",
+            _ring(-1.45, -0.3),
+            "outside",
+            5,
+            ("office",),
+            0.0,
+            0.4,
+        ),
+        FacilitySpec(
+            "verticalSmartFarm",
+            "Vertical smart farm",
+            _ring(1.35, -1.2),
+            "outside",
+            6,
+            ("farm",),
+            0.0,
+            0.5,
+        ),
+        FacilitySpec(
+            "energyStorage",
+            "Energy storage station (ESS)",
+            _ring(1.55, -0.9),
+            "outside",
+            1,
+            ("service",),
+            0.0,
+            1.0,
+        ),
+        FacilitySpec(
+            "sharedCarTower",
+            "Shared-car parking tower",
+            _tower,
+            "inside",
+            6,
+            ("parking",),
+            0.0,
+            0.7,
+            storey_m=3.0,
+        ),
     ]
     for i, (fx, fy) in enumerate(((-0.72, 0.72), (0.72, 0.72), (0.72, -0.72), (-0.72, -0.72))):
         specs.append(
-            FacilitySpec("communityCentre", f"Community centre, zone {i + 1}", _ring(fx, fy), "any", 4, ("civic",), 0.0, 1.0)
+            FacilitySpec(
+                "communityCentre",
+                f"Community centre, zone {i + 1}",
+                _ring(fx, fy),
+                "any",
+                4,
+                ("civic",),
+                0.0,
+                1.0,
+            )
         )
     return specs
 
@@ -136,7 +232,9 @@ def school_building(
     footprint: Polygon | None = None
     for scale in np.linspace(1.0, 0.3, 15):
         for ww, dd in ((w * scale, d * scale), (d * scale, w * scale)):
-            box = shapely.box(centre.x - ww / 2, centre.y - dd / 2, centre.x + ww / 2, centre.y + dd / 2)
+            box = shapely.box(
+                centre.x - ww / 2, centre.y - dd / 2, centre.x + ww / 2, centre.y + dd / 2
+            )
             if area.contains(box):  # type: ignore[attr-defined]
                 footprint = box
                 break

@@ -23,7 +23,13 @@ import orjson
 import shapely
 
 from cityos.twin import amenities as am
-from cityos.twin.blocks import Block, DevelopmentZone, build_blocks, development_zones, summarise_blocks
+from cityos.twin.blocks import (
+    Block,
+    DevelopmentZone,
+    build_blocks,
+    development_zones,
+    summarise_blocks,
+)
 from cityos.twin.buildings import SETBACK_M, Building, layout_block, make_non_residential
 from cityos.twin.facilities import convert_facilities, school_blocks, school_building
 from cityos.twin.nature import NaturalArea, natural_areas, preserved
@@ -115,7 +121,9 @@ def generate(params: GeneratorParameters | None = None, progress: Progress | Non
     }
     report("buildings", 0.4)
     buildings = _layout(params, frame, network, zone, blocks, buildable)
-    ground = surface.sample(np.array([[b.polygon.centroid.x, b.polygon.centroid.y] for b in buildings]))
+    ground = surface.sample(
+        np.array([[b.polygon.centroid.x, b.polygon.centroid.y] for b in buildings])
+    )
     for b, z in zip(buildings, ground, strict=True):
         b.ground_m = float(z)
     report("population", 0.6)
@@ -160,7 +168,9 @@ def _layout(
     for spec, block in school_blocks(frame, zone, blocks, buildable):
         year = int(rng.integers(*years)) if years[0] < years[1] else years[0]
         buildings.append(school_building(spec, block, buildable[block.key], "S", year))
-    schools = [(b.polygon.centroid.x, b.polygon.centroid.y) for b in buildings if b.facility == "school"]
+    schools = [
+        (b.polygon.centroid.x, b.polygon.centroid.y) for b in buildings if b.facility == "school"
+    ]
     counter = 1
     by_block: dict[str, list[Building]] = {}
     for block in blocks:
@@ -207,7 +217,9 @@ def _layout(
     flat = [b for b in flat if not (b.typology == "detached" and b.use_mix["living"] == 0)]
     buildings.extend(flat)
     convert_facilities(frame, zone, buildings)
-    buildings.sort(key=lambda b: (b.block_key, -round(b.polygon.centroid.y), round(b.polygon.centroid.x)))
+    buildings.sort(
+        key=lambda b: (b.block_key, -round(b.polygon.centroid.y), round(b.polygon.centroid.x))
+    )
     for index, b in enumerate(buildings, start=1):
         b.key = f"H{index:04d}"
     walk = network.walk_distance_to(schools, _centroids(buildings))

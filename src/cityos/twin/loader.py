@@ -59,7 +59,9 @@ def validate_entities(hub: Hub, entities: Sequence[dict[str, Any]]) -> None:
         try:
             entity = parse_entity(body, ctx.expand_term, now=now)
         except CityOSError as exc:
-            problems.append(f"{body.get('id', '?') if isinstance(body, dict) else '?'}: {exc.detail}")
+            problems.append(
+                f"{body.get('id', '?') if isinstance(body, dict) else '?'}: {exc.detail}"
+            )
             continue
         if entity.id in seen:
             problems.append(f"{entity.id}: repeated id")
@@ -105,9 +107,7 @@ def load_entities(
     batch_size = max(1, min(batch_size, hub.settings.max_batch_entities))
     validate_entities(hub, entities)
     ids = [e["id"] for e in entities]
-    before = (
-        hub.storage.get_entities(tenant, ids) if hub.storage.tenant_exists(tenant) else {}
-    )
+    before = hub.storage.get_entities(tenant, ids) if hub.storage.tenant_exists(tenant) else {}
     created: list[str] = []
     written = 0
     ctx = hub.context()

@@ -32,7 +32,7 @@ class NaturalArea:
 
 def river_centrelines(frame: LocalFrame) -> dict[str, LineString]:
     """Centrelines of the two rivers, scaled to the site outline [m]."""
-    minx, miny, maxx, maxy = frame.site_polygon.bounds
+    _, _, maxx, maxy = frame.site_polygon.bounds
     sx, sy = maxx / 1021.0, maxy / 785.0
     geum = [(1600, -870), (900, -905), (300, -860), (-300, -880), (-800, -900), (-1150, -930)]
     miho = [(-1230, 1300), (-1150, 700), (-1075, 150), (-1090, -400), (-1150, -930)]

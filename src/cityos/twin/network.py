@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import networkx as nx
@@ -199,7 +200,7 @@ class Network:
                 best, best_time = path, time
         if best is None:
             return frozenset()
-        return frozenset(_edge_id(a, b) for a, b in zip(best, best[1:], strict=False))
+        return frozenset(_edge_id(a, b) for a, b in pairwise(best))
 
     # -- queries ------------------------------------------------------------------------------
     def usable_nodes(self, mode: str) -> np.ndarray:
@@ -236,7 +237,7 @@ class Network:
             raise NoRoute(f"no {mode} route from {tuple(origin)} to {tuple(destination)}") from None
         length = 0.0
         parts = []
-        for u, v in zip(path, path[1:], strict=False):
+        for u, v in pairwise(path):
             data = self._best_edge(u, v, mode)
             length += data["length"]
             coords = list(data["geometry"].coords)
@@ -305,4 +306,3 @@ def _split(line: LineString, zone: CarRestrictedZone) -> list[tuple[LineString, 
             if part.geom_type == "LineString" and part.length > 0.01:
                 out.append((part, inside))
     return out
-

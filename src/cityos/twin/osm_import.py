@@ -29,16 +29,37 @@ HIGHWAY_CLASSES: dict[str, str] = {
     **dict.fromkeys(("motorway", "motorway_link", "trunk", "trunk_link"), "nationalRoad"),
     **dict.fromkeys(("primary", "primary_link", "secondary", "secondary_link"), "arterial"),
     **dict.fromkeys(("busway", "bus_guideway"), "brt"),
-    **dict.fromkeys(("tertiary", "tertiary_link", "unclassified", "residential", "service", "road"), "interior"),
+    **dict.fromkeys(
+        ("tertiary", "tertiary_link", "unclassified", "residential", "service", "road"), "interior"
+    ),
     **dict.fromkeys(("pedestrian", "living_street"), "pedestrian"),
     "cycleway": "pm",
     **dict.fromkeys(("footway", "path", "steps", "track", "bridleway"), "footpath"),
 }
 #: OSM ``building`` values -> (living, social, public) shares.
 _USES: dict[str, tuple[float, float, float]] = {
-    **dict.fromkeys(("residential", "apartments", "house", "detached", "terrace", "dormitory", "bungalow"), (1.0, 0.0, 0.0)),
-    **dict.fromkeys(("commercial", "retail", "office", "industrial", "warehouse", "hotel", "supermarket"), (0.0, 1.0, 0.0)),
-    **dict.fromkeys(("school", "university", "kindergarten", "hospital", "civic", "public", "government", "church", "fire_station"), (0.0, 0.0, 1.0)),
+    **dict.fromkeys(
+        ("residential", "apartments", "house", "detached", "terrace", "dormitory", "bungalow"),
+        (1.0, 0.0, 0.0),
+    ),
+    **dict.fromkeys(
+        ("commercial", "retail", "office", "industrial", "warehouse", "hotel", "supermarket"),
+        (0.0, 1.0, 0.0),
+    ),
+    **dict.fromkeys(
+        (
+            "school",
+            "university",
+            "kindergarten",
+            "hospital",
+            "civic",
+            "public",
+            "government",
+            "church",
+            "fire_station",
+        ),
+        (0.0, 0.0, 1.0),
+    ),
 }
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(m|mph|km/h|kmh)?\s*$")
 _GEOD = Geod(ellps="WGS84")
@@ -119,7 +140,9 @@ def _convert_way(way: Any, site: str, result: OsmImport) -> None:
         result.skip("open building way")
 
 
-def _road(osm_id: int, coords: list, cls: str, tags: dict[str, str], site: str, result: OsmImport) -> None:
+def _road(
+    osm_id: int, coords: list, cls: str, tags: dict[str, str], site: str, result: OsmImport
+) -> None:
     design = CLASSES[cls]
     width = _number(tags.get("width"))
     lanes = _number(tags.get("lanes"))
@@ -141,7 +164,9 @@ def _road(osm_id: int, coords: list, cls: str, tags: dict[str, str], site: str, 
     result.entities.append(entity)
 
 
-def _building(osm_id: int, coords: list, tags: dict[str, str], site: str, result: OsmImport) -> None:
+def _building(
+    osm_id: int, coords: list, tags: dict[str, str], site: str, result: OsmImport
+) -> None:
     polygon = Polygon(coords)
     if not polygon.is_valid or polygon.area == 0:
         result.skip("invalid building polygon")
@@ -156,7 +181,14 @@ def _building(osm_id: int, coords: list, tags: dict[str, str], site: str, result
     entity: dict[str, Any] = {
         "id": f"urn:ngsi-ld:Building:{site}:osm-w{osm_id}",
         "type": "Building",
-        "location": geo({"type": "Polygon", "coordinates": [[list(c) for c in shapely.get_coordinates(polygon.exterior).tolist()]]}),
+        "location": geo(
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [list(c) for c in shapely.get_coordinates(polygon.exterior).tolist()]
+                ],
+            }
+        ),
         "height": prop(round(height[0] if height else floors * 3.0, 1), "MTR"),
         "floorsAboveGround": prop(floors),
         "category": prop(["building" if kind == "yes" else kind]),

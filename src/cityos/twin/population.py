@@ -9,12 +9,11 @@ agents in every population. Persons and households carry no names: ids are keyed
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from cityos.twin.buildings import Building
+from cityos.twin.people import Household, Person, Population, pseudonym
+from cityos.twin.personas import PERSONA_SIZES, choose_persona_households, persona_members
 from cityos.twin.site import (
     MAX_HOUSEHOLD_SIZE,
     PERSONA_PEOPLE,
@@ -39,57 +38,10 @@ OUTSIDE_WORKPLACES = (
     ("Osong KTX station and bio cluster", 14.0, 0.12, ("engineer", "researcher")),
     ("Seoul (via Osong KTX)", 120.0, 0.08, ("office worker", "consultant")),
 )
+_OUTSIDE_CDF = np.cumsum([w[2] for w in OUTSIDE_WORKPLACES])
 UNIVERSITIES = ("Universities in Sejong", "Universities in Daejeon")
 #: Share of employed working inside 5-1; employment rate of 24-64 year olds.
 LOCAL_JOB_SHARE, EMPLOYMENT_RATE = 0.35, 0.78
-#: The four personas of MISSION.md §5.
-PERSONAS = ("retiredLibrarian75", "homemaker32", "pupil11", "designer45")
-
-
-@dataclass
-class Household:
-    """A household: pseudonymous id, home building, size, ring side and persona (if any)."""
-
-    id: str
-    building_key: str
-    size: int
-    inside_ring: bool
-    persona: str | None = None
-
-
-@dataclass
-class Person:
-    """A pseudonymous resident."""
-
-    id: str
-    age: int
-    household: int
-    occupation: str = ""
-    workplace_key: str | None = None
-    workplace_name: str | None = None
-    persona: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass
-class Population:
-    """Households and persons (``Person.household`` indexes ``households``)."""
-
-    households: list[Household]
-    persons: list[Person]
-
-    @property
-    def mean_age(self) -> float:
-        """Mean age of residents [years]."""
-        return float(np.mean([p.age for p in self.persons]))
-
-
-def pseudonym(params: GeneratorParameters, kind: str, index: int) -> str:
-    """A pseudonymous NGSI-LD id ``urn:ngsi-ld:<kind>:<16 hex>`` keyed by site, seed and index."""
-    digest = hashlib.blake2b(
-        f"{params.site.name}:{params.seed}:{kind}:{index}".encode(), digest_size=8
-    ).hexdigest()
-    return f"urn:ngsi-ld:{kind}:{digest}"
 
 
 def house(buildings: list[Building], params: GeneratorParameters) -> None:
@@ -109,7 +61,9 @@ def house(buildings: list[Building], params: GeneratorParameters) -> None:
         b.households = 1 if i < n_det else 0
     rest = params.households - n_det
     mean = params.population / params.households
-    share_in = float(np.clip((MEAN_SIZE_OUTSIDE - mean) / (MEAN_SIZE_OUTSIDE - MEAN_SIZE_INSIDE), 0.15, 0.85))
+    share_in = float(
+        np.clip((MEAN_SIZE_OUTSIDE - mean) / (MEAN_SIZE_OUTSIDE - MEAN_SIZE_INSIDE), 0.15, 0.85)
+    )
     inside = [b for b in flats if b.inside_ring]
     outside = [b for b in flats if not b.inside_ring]
     n_in = round(rest * share_in) if inside and outside else (rest if inside else 0)
@@ -154,19 +108,19 @@ def populate(
     for b in homes:
         for _ in range(b.households):
             households.append(Household("", b.key, 0, b.inside_ring))
-    persona_slots = _persona_households(households, by_key)
+    persona_slots = choose_persona_households(households, by_key)
     sizes = _sizes(households, persona_slots, params, rng)
     persons: list[Person] = []
     schools = [b for b in buildings if b.facility == "school"]
     k12 = next((b for b in buildings if b.facility == "k12School"), None)
     jobs = [b for b in buildings if b.use_mix["social"] + b.use_mix["public"] > 0.2]
     job_weights = np.array([b.floor_area_m2 * (1 - b.use_mix["living"]) for b in jobs])
-    job_weights = job_weights / job_weights.sum()
+    job_cdf = np.cumsum(job_weights / job_weights.sum())
     for index, hh in enumerate(households):
         hh.id = pseudonym(params, "Household", index)
         hh.size = int(sizes[index])
         if hh.persona is not None:
-            members = _persona_members(hh.persona, by_key[hh.building_key], buildings)
+            members = persona_members(hh.persona, by_key[hh.building_key], buildings)
         else:
             members = [Person("", int(a), index) for a in _ages(hh.size, hh.inside_ring, rng)]
         for m in members:
@@ -176,42 +130,17 @@ def populate(
     home_xy = {b.key: (b.polygon.centroid.x, b.polygon.centroid.y) for b in homes}
     for person in persons:
         if person.persona is None:
-            _occupy(person, households[person.household], home_xy, schools, k12, jobs, job_weights, rng)
+            _occupy(person, households[person.household], home_xy, schools, k12, jobs, job_cdf, rng)
     for i, person in enumerate(persons):
         person.id = pseudonym(params, "Person", i)
     return Population(households, persons)
 
 
-def _persona_households(households: list[Household], by_key: dict[str, Building]) -> dict[int, str]:
-    """Choose the four persona households (first suitable in building order)."""
-    rules = {
-        "retiredLibrarian75": lambda b: b.inside_ring and b.typology == "mixed",
-        "pupil11": lambda b: b.inside_ring and b.use_mix["social"] >= 0.15,
-        "homemaker32": lambda b: b.typology == "detached",
-        "designer45": lambda b: not b.inside_ring and b.typology == "residential",
-    }
-    fallback = {"homemaker32": lambda b: not b.inside_ring}
-    chosen: dict[int, str] = {}
-    for persona in PERSONAS:
-        for rule in (rules[persona], fallback.get(persona), lambda b: True):
-            if rule is None:
-                continue
-            pick = next(
-                (i for i, hh in enumerate(households) if i not in chosen and rule(by_key[hh.building_key])),
-                None,
-            )
-            if pick is not None:
-                chosen[pick] = persona
-                households[pick].persona = persona
-                break
-    return chosen
-
-
-_PERSONA_SIZES = {"retiredLibrarian75": 1, "homemaker32": 4, "pupil11": 4, "designer45": 2}
-
-
 def _sizes(
-    households: list[Household], personas: dict[int, str], params: GeneratorParameters, rng: np.random.Generator
+    households: list[Household],
+    personas: dict[int, str],
+    params: GeneratorParameters,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Household sizes summing exactly to the population (persona households fixed)."""
     n = len(households)
@@ -222,14 +151,18 @@ def _sizes(
         sizes[idx] = rng.choice(list(dist), size=len(idx), p=list(dist.values()))
     fixed = np.zeros(n, dtype=bool)
     for i, persona in personas.items():
-        sizes[i] = _PERSONA_SIZES[persona]
+        sizes[i] = PERSONA_SIZES[persona]
         fixed[i] = True
     target = params.population
     diff = target - int(sizes.sum())
     order = rng.permutation(n)
     # grow families outside first; shrink small households inside first
-    grow = [i for i in order if not fixed[i] and not inside[i]] + [i for i in order if not fixed[i] and inside[i]]
-    shrink = [i for i in order if not fixed[i] and inside[i]] + [i for i in order if not fixed[i] and not inside[i]]
+    grow = [i for i in order if not fixed[i] and not inside[i]] + [
+        i for i in order if not fixed[i] and inside[i]
+    ]
+    shrink = [i for i in order if not fixed[i] and inside[i]] + [
+        i for i in order if not fixed[i] and not inside[i]
+    ]
     while diff != 0:
         moved = 0
         for i in grow if diff > 0 else shrink:
@@ -245,7 +178,7 @@ def _sizes(
                 moved += 1
         if moved == 0:
             raise TwinParameterError(f"cannot fit {target} people into {n} households")
-    assert int(sizes.sum()) == target and PERSONA_PEOPLE == sum(_PERSONA_SIZES.values())
+    assert int(sizes.sum()) == target and sum(PERSONA_SIZES.values()) == PERSONA_PEOPLE
     return sizes
 
 
@@ -262,22 +195,26 @@ def _ages(size: int, inside: bool, rng: np.random.Generator) -> list[int]:
     if size == 2:
         if u < 0.45:
             a = int(rng.integers(25, 39))
-            return [a, int(np.clip(a + rng.integers(-3, 4), 20, 95))]
+            return [a, _clip(a + int(rng.integers(-3, 4)), 20, 95)]
         if u < 0.70:
             a = int(rng.integers(52, 82))
-            return [a, int(np.clip(a + rng.integers(-4, 5), 45, 95))]
+            return [a, _clip(a + int(rng.integers(-4, 5)), 45, 95)]
         parent = int(rng.integers(30, 52))
         return [parent, int(rng.integers(0, min(18, parent - 22)))]
     parent = int(rng.integers(31, 51))
-    ages = [parent, int(np.clip(parent + rng.integers(-3, 4), 24, 70))]
+    ages = [parent, _clip(parent + int(rng.integers(-3, 4)), 24, 70)]
     children = size - 2
     if size >= 5 and rng.random() < 0.5:
         ages.append(int(rng.integers(62, 88)))
         children -= 1
-    oldest = int(np.clip(parent - rng.integers(26, 34), 0, 25))
+    oldest = _clip(parent - int(rng.integers(26, 34)), 0, 25)
     for c in range(children):
-        ages.append(int(max(oldest - c * rng.integers(1, 4), 0)))
+        ages.append(max(oldest - c * int(rng.integers(1, 4)), 0))
     return ages
+
+
+def _clip(value: int, low: int, high: int) -> int:
+    return max(low, min(high, int(value)))
 
 
 def _calibrate_ages(persons: list[Person], target: float, rng: np.random.Generator) -> None:
@@ -290,7 +227,7 @@ def _calibrate_ages(persons: list[Person], target: float, rng: np.random.Generat
     sign = 1 if total_shift >= 0 else -1
     chosen = set(rng.choice(len(adults), size=extra, replace=False).tolist()) if extra else set()
     for i, p in enumerate(adults):
-        p.age = int(np.clip(p.age + sign * (base + (1 if i in chosen else 0)), 20, 100))
+        p.age = _clip(p.age + sign * (base + (1 if i in chosen else 0)), 20, 100)
 
 
 def _occupy(
@@ -300,7 +237,7 @@ def _occupy(
     schools: list[Building],
     k12: Building | None,
     jobs: list[Building],
-    job_weights: np.ndarray,
+    job_cdf: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
     """Occupation and workplace by age (schools are the nearest elementary / the K-12)."""
@@ -310,7 +247,10 @@ def _occupy(
         person.occupation = "preschooler"
     elif age < 12:
         person.occupation = "pupil"
-        near = min(schools, key=lambda s: np.hypot(s.polygon.centroid.x - hx, s.polygon.centroid.y - hy))
+        near = min(
+            schools,
+            key=lambda s: (s.polygon.centroid.x - hx) ** 2 + (s.polygon.centroid.y - hy) ** 2,
+        )
         person.workplace_key = near.key
     elif age < 18:
         person.occupation = "student"
@@ -325,12 +265,14 @@ def _occupy(
         if age < 65 and rng.random() > EMPLOYMENT_RATE:
             person.occupation = "homemaker" if rng.random() < 0.6 else "jobseeker"
         elif rng.random() < LOCAL_JOB_SHARE or age >= 65:
-            job = jobs[int(rng.choice(len(jobs), p=job_weights))]
+            job = jobs[
+                min(int(np.searchsorted(job_cdf, rng.random(), side="right")), len(jobs) - 1)
+            ]
             person.workplace_key = job.key
             person.occupation = _local_occupation(job, rng) if age < 65 else "part-time worker"
         else:
-            shares = np.array([w[2] for w in OUTSIDE_WORKPLACES])
-            name, _, _, roles = OUTSIDE_WORKPLACES[int(rng.choice(len(shares), p=shares))]
+            pick = int(np.searchsorted(_OUTSIDE_CDF, rng.random(), side="right"))
+            name, _, _, roles = OUTSIDE_WORKPLACES[min(pick, len(OUTSIDE_WORKPLACES) - 1)]
             person.workplace_name = name
             person.occupation = roles[int(rng.integers(len(roles)))]
     else:
@@ -353,42 +295,3 @@ def _local_occupation(job: Building, rng: np.random.Generator) -> str:
     }
     roles = by_facility.get(job.facility or "", ("office worker", "shopkeeper", "service worker"))
     return roles[int(rng.integers(len(roles)))]
-
-
-def _persona_members(persona: str, home: Building, buildings: list[Building]) -> list[Person]:
-    """The persona and their family, as MISSION.md §5 describes them."""
-    c = home.polygon.centroid
-    school = min(
-        (b for b in buildings if b.facility == "school"),
-        key=lambda b: b.polygon.centroid.distance(c),
-    )
-    valley = next((b for b in buildings if b.facility == "innovationValley"), None)
-    if persona == "retiredLibrarian75":
-        return [Person("", 75, 0, "retired librarian", persona=persona, extra={"mobilityNeeds": ["walkingDifficulty"]})]
-    if persona == "homemaker32":
-        return [
-            Person("", 32, 0, "homemaker", persona=persona),
-            Person("", 34, 0, "civil servant", workplace_name=OUTSIDE_WORKPLACES[0][0]),
-            Person("", 4, 0, "preschooler"),
-            Person("", 1, 0, "preschooler"),
-        ]
-    if persona == "pupil11":
-        return [
-            Person("", 11, 0, "pupil", workplace_key=school.key, persona=persona),
-            Person("", 8, 0, "pupil", workplace_key=school.key),
-            Person("", 42, 0, "shopkeeper", workplace_key=home.key),
-            Person("", 40, 0, "office worker", workplace_name=OUTSIDE_WORKPLACES[1][0]),
-        ]
-    return [
-        Person(
-            "",
-            45,
-            0,
-            "designer",
-            workplace_key=valley.key if valley else None,
-            workplace_name=None if valley else "Sejong city centre",
-            persona=persona,
-            extra={"outOfTownTripsPerWeek": 2},
-        ),
-        Person("", 43, 0, "researcher", workplace_name=OUTSIDE_WORKPLACES[2][0]),
-    ]

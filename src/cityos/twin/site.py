@@ -15,8 +15,8 @@ from functools import cached_property
 
 import numpy as np
 import shapely
-from shapely import affinity
 from pyproj import Transformer
+from shapely import affinity
 from shapely.geometry import Polygon
 
 from cityos.core.errors import BadRequestData

@@ -85,7 +85,7 @@ def dem(params: GeneratorParameters | SiteParameters) -> Dem:
     """The digital elevation model of the site [m].
 
     Elevation = river level + a rise with distance from the rivers (30 m over ~600 m)
-    + gentle undulation (±4 m) + a Gaussian hill (σ = 330 m) scaled so that its summit reaches
+    + gentle undulation (±4 m) + a Gaussian hill (sigma = 330 m) scaled so that its summit reaches
     ``hill_peak_m`` (194 m).
     """
     site = _site(params)

@@ -145,13 +145,21 @@ def _body_contexts(body: Any) -> list[Any]:
     return []
 
 
+#: The media types a response may take, in the order of preference of §6.3.4.
+_PREFERENCE: dict[ResponseKind, int] = {"json": 0, "ld+json": 1, "geo+json": 2}
+
+
 def response_kind(request: Request, *, geo: bool = False) -> ResponseKind:
-    """Choose the response media type from the Accept header (§6.3.6)."""
+    """Choose the response media type from the Accept header (§6.3.4, §6.3.6).
+
+    The highest quality value wins; among equals, the first of ``application/json``,
+    ``application/ld+json``, ``application/geo+json`` (§6.3.4 makes that order significant).
+    """
     accept = request.headers.get("accept")
     if not accept:
         return "json"
     best: tuple[float, int, ResponseKind] | None = None
-    for index, part in enumerate(accept.split(",")):
+    for part in accept.split(","):
         pieces = [p.strip() for p in part.split(";")]
         kind = pieces[0].lower()
         quality = 1.0
@@ -169,7 +177,7 @@ def response_kind(request: Request, *, geo: bool = False) -> ResponseKind:
         elif kind == GEO_JSON and geo:
             chosen = "geo+json"
         if chosen is not None and quality > 0:
-            candidate = (quality, -index, chosen)
+            candidate = (quality, -_PREFERENCE[chosen], chosen)
             if best is None or candidate > best:
                 best = candidate
     if best is None:

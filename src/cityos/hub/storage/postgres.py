@@ -76,6 +76,11 @@ class PostgresStorage:
 
     def __init__(self, url: str) -> None:
         conninfo, sizes = connection_settings(url)
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                migrate(conn)
+        except psycopg.OperationalError as exc:
+            raise RuntimeError(f"cannot connect to PostgreSQL at {_redacted(url)}: {exc}") from exc
         self.pool = ConnectionPool(
             conninfo,
             min_size=sizes["pool_min_size"],
@@ -89,15 +94,13 @@ class PostgresStorage:
         except PoolTimeout as exc:
             self.pool.close()
             raise RuntimeError(f"cannot connect to PostgreSQL at {_redacted(url)}") from exc
-        try:
-            with self.pool.connection() as conn:
-                migrate(conn)
-        except BaseException:
-            self.pool.close()
-            raise
         from cityos.hub.storage.postgres_contexts import PostgresContextStore
+        from cityos.hub.storage.postgres_subscriptions import PostgresSubscriptionStore
+        from cityos.hub.storage.postgres_temporal import PostgresTemporalStore
 
         self.contexts = PostgresContextStore(self)
+        self.temporal = PostgresTemporalStore(self)
+        self.subscriptions = PostgresSubscriptionStore(self)
 
     @contextmanager
     def read(self) -> Iterator[psycopg.Connection[Any]]:

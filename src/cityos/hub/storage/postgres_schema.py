@@ -171,6 +171,76 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jsonld_contexts_url ON jsonld_contexts (url);
     """
     + _FUNCTIONS,
+    # 2: subscriptions and the notification outbox (cityos.hub.storage.postgres_subscriptions)
+    """
+    CREATE TABLE subscriptions (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant text NOT NULL,
+        id text NOT NULL,
+        document json NOT NULL,
+        context json,
+        created_at text NOT NULL,
+        modified_at text NOT NULL,
+        times_sent bigint NOT NULL DEFAULT 0,
+        times_failed bigint NOT NULL DEFAULT 0,
+        last_notification text,
+        last_success text,
+        last_failure text,
+        last_failure_reason text,
+        notify_status text,
+        dead_letters bigint NOT NULL DEFAULT 0,
+        UNIQUE (tenant, id)
+    );
+    CREATE TABLE notification_outbox (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant text NOT NULL,
+        subscription_id text NOT NULL,
+        created_at text NOT NULL,
+        due_at double precision NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        state text NOT NULL DEFAULT 'pending',
+        last_error text,
+        data json NOT NULL
+    );
+    CREATE INDEX notification_outbox_queue
+        ON notification_outbox (state, tenant, subscription_id, seq);
+    """,
+    # 3: the temporal history, partitioned by month (cityos.hub.storage.postgres_temporal)
+    """
+    CREATE TABLE temporal_names (
+        nid integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        iri text NOT NULL UNIQUE
+    );
+    CREATE TABLE temporal_entities (
+        teid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant text NOT NULL,
+        id text NOT NULL,
+        types text[] NOT NULL,
+        deleted_at bigint,
+        UNIQUE (tenant, id)
+    );
+    CREATE INDEX temporal_entities_deleted ON temporal_entities (tenant)
+        WHERE deleted_at IS NOT NULL;
+    CREATE SEQUENCE temporal_instance_ids AS bigint;
+    CREATE TABLE temporal_instances (
+        iid bigint NOT NULL DEFAULT nextval('temporal_instance_ids'),
+        teid bigint NOT NULL,
+        nid integer NOT NULL,
+        dataset text,
+        observed bigint,
+        created bigint NOT NULL,
+        modified bigint NOT NULL,
+        deleted boolean NOT NULL,
+        num numeric,
+        num_float boolean NOT NULL DEFAULT false,
+        body jsonb NOT NULL
+    ) PARTITION BY RANGE (modified);
+    ALTER SEQUENCE temporal_instance_ids OWNED BY temporal_instances.iid;
+    CREATE INDEX temporal_by_observed ON temporal_instances (teid, nid, observed)
+        WHERE observed IS NOT NULL;
+    CREATE INDEX temporal_by_modified ON temporal_instances (teid, nid, modified);
+    CREATE INDEX temporal_by_iid ON temporal_instances (iid);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

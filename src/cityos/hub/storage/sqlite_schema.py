@@ -83,7 +83,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX notification_outbox_queue
         ON notification_outbox (state, tenant, subscription_id, seq);
     """,
-    # 2: the temporal history (cityos.hub.storage.sqlite_temporal)
+    # 3: the temporal history (cityos.hub.storage.sqlite_temporal)
     """
     CREATE TABLE temporal_names (
         nid INTEGER PRIMARY KEY,

@@ -1,6 +1,6 @@
 """The temporal store (:mod:`cityos.hub.temporal.store`) of the SQLite backend.
 
-Three tables (schema version 2, :mod:`cityos.hub.storage.sqlite_schema`):
+Three tables (schema version 3, :mod:`cityos.hub.storage.sqlite_schema`):
 
 * ``temporal_names`` interns attribute IRIs as small integers (``nid``), so history rows and their
   index keys stay short;
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from cityos.hub.storage.sqlite_temporal_sql import aggregate_sql, window_sql
 from cityos.hub.temporal.aggregation import BucketPlan
 from cityos.hub.temporal.records import (
     AggregateRow,
@@ -45,69 +46,10 @@ if TYPE_CHECKING:
 _CHUNK = 400
 _PURGE_CHUNK = 20_000
 _COLUMNS = "iid, dataset, observed, created, modified, deleted, body"
-#: timeproperty -> (time column, extra condition)
-_TIME_SQL = {
-    "observedAt": ("observed", " AND observed IS NOT NULL"),
-    "createdAt": ("created", " AND deleted = 0"),
-    "modifiedAt": ("modified", ""),
-    "deletedAt": ("modified", " AND deleted = 1"),
-}
-_VALUE_KEY = (
-    "CASE WHEN num IS NOT NULL THEN num WHEN json_type(body, '$.value') = 'text' "
-    "THEN json_extract(body, '$.value') END"
-)
-_AGGREGATES = {
-    "totalCount": "count(*)",
-    "distinctCount": "count(DISTINCT CASE WHEN num IS NOT NULL THEN num "
-    "ELSE json_extract(body, '$.value') END)",
-    "sum": "sum(num)",
-    "avg": "avg(num)",
-    "min": f"min({_VALUE_KEY})",
-    "max": f"max({_VALUE_KEY})",
-    "sumsq": "sum(num * num)",
-    "stddev": "sum((num - mean) * (num - mean)) / (count(num) - 1)",
-}
 
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
-
-
-def _window_sql(window: TimeWindow, params: list[Any]) -> tuple[str, str]:
-    """The time column of ``window`` and its conditions (appending parameters)."""
-    column, condition = _TIME_SQL[window.timeproperty]
-    if window.start is not None:
-        condition += f" AND {column} >= ?"
-        params.append(window.start)
-    if window.end is not None:
-        condition += f" AND {column} < ?"
-        params.append(window.end)
-    return column, condition
-
-
-def bucket_sql(plan: BucketPlan, column: str) -> str:
-    """An SQL expression numbering the period of ``plan`` that holds ``column`` (integers only,
-    so the result is exact; see :mod:`cityos.hub.temporal.aggregation`)."""
-    if plan.kind == "whole":
-        return "0"
-    if plan.kind == "fixed":
-        origin, step = int(plan.origin), int(plan.step)
-        return (
-            f"(CASE WHEN {column} >= {origin} THEN ({column} - {origin}) / {step} "
-            f"ELSE -(({origin} - {column} + {step - 1}) / {step}) END)"
-        )
-    bounds = [int(b) for b in plan.bounds]
-
-    def tree(low: int, high: int) -> str:
-        if high - low <= 1:
-            return str(plan.first + low)
-        middle = (low + high) // 2
-        return (
-            f"(CASE WHEN {column} < {bounds[middle]} THEN {tree(low, middle)} "
-            f"ELSE {tree(middle, high)} END)"
-        )
-
-    return tree(0, len(bounds) - 1)
 
 
 class SQLiteTemporalStore:
@@ -135,22 +77,23 @@ class SQLiteTemporalStore:
             return
         teids = _teids(conn, tenant, {r.entity_id for r in records})
         nids = _intern(conn, {r.attr for r in records})
+        dumps = orjson.dumps
         conn.executemany(
             "INSERT INTO temporal_instances(teid, nid, dataset, observed, created, modified, "
             "deleted, num, body) VALUES (?,?,?,?,?,?,?,?,?)",
             [
                 (
-                    teids[r.entity_id],
-                    nids[r.attr],
-                    r.dataset_id,
-                    r.observed,
-                    r.created,
-                    r.modified,
-                    1 if r.deleted else 0,
-                    r.number,
-                    _dumps(r.body),
+                    teids[eid],
+                    nids[attr],
+                    dataset,
+                    observed,
+                    created,
+                    modified,
+                    deleted,
+                    num,
+                    dumps(body).decode(),
                 )
-                for r in records
+                for eid, attr, dataset, body, observed, created, modified, deleted, num in records
             ],
         )
 
@@ -289,7 +232,7 @@ class SQLiteTemporalStore:
             ids = self._key_map(conn, tenant, keys)
             for key, (teid, nid) in ids.items():
                 params: list[Any] = [teid, nid]
-                column, condition = _window_sql(window, params)
+                column, condition = window_sql(window, params)
                 sql = (
                     f"SELECT {_COLUMNS}, {column} FROM temporal_instances "
                     f"WHERE teid = ? AND nid = ?{condition} ORDER BY {column} {order}, iid {order}"
@@ -313,7 +256,7 @@ class SQLiteTemporalStore:
             for start in range(0, len(pairs), _CHUNK):
                 chunk = pairs[start : start + _CHUNK]
                 params: list[Any] = [v for pair in chunk for v in pair]
-                column, condition = _window_sql(window, params)
+                column, condition = window_sql(window, params)
                 values = ",".join("(?,?)" for _ in chunk)
                 low, high = conn.execute(
                     f"SELECT min({column}), max({column}) FROM temporal_instances "
@@ -343,52 +286,15 @@ class SQLiteTemporalStore:
             pairs = list(by_ids)
             for start in range(0, len(pairs), _CHUNK):
                 chunk = pairs[start : start + _CHUNK]
-                sql, params = self._aggregate_sql(chunk, window, plan, methods, limit, newest_first)
-                for row in conn.execute(sql, params):
-                    teid, nid, dataset, bucket = row[:4]
-                    values = dict(zip(methods, row[4 : 4 + len(methods)], strict=True))
+                sql, params = aggregate_sql(chunk, window, plan, methods, limit, newest_first)
+                start = plan.start
+                for teid, nid, dataset, bucket, *results in conn.execute(sql, params):
                     out[by_ids[(teid, nid)]].append(
-                        AggregateRow(dataset, bucket, plan.start(bucket), values)
+                        AggregateRow(
+                            dataset, bucket, start(bucket), dict(zip(methods, results, strict=True))
+                        )
                     )
         return out
-
-    @staticmethod
-    def _aggregate_sql(
-        pairs: list[tuple[int, int]],
-        window: TimeWindow,
-        plan: BucketPlan,
-        methods: Sequence[str],
-        limit: int | None,
-        newest_first: bool,
-    ) -> tuple[str, list[Any]]:
-        params: list[Any] = [v for pair in pairs for v in pair]
-        column, condition = _window_sql(window, params)
-        values = ",".join("(?,?)" for _ in pairs)
-        selected = (
-            f"SELECT teid, nid, dataset, coalesce(dataset, '') AS ds, num, body, "
-            f"{bucket_sql(plan, column)} AS k FROM temporal_instances "
-            f"WHERE (teid, nid) IN (VALUES {values}) AND deleted = 0{condition}"
-        )
-        source = "sel"
-        if "stddev" in methods:
-            source = (
-                "sel JOIN (SELECT teid AS mt, nid AS mn, ds AS md, k AS mk, avg(num) AS mean "
-                "FROM sel GROUP BY teid, nid, ds, k) ON mt = teid AND mn = nid AND md = ds "
-                "AND mk = k"
-            )
-        aggregates = ", ".join(f"{_AGGREGATES[m]} AS m{i}" for i, m in enumerate(methods))
-        order = "DESC" if newest_first else "ASC"
-        outputs = ", ".join(f"m{i}" for i in range(len(methods)))
-        sql = (
-            f"WITH sel AS ({selected}), grp AS (SELECT teid, nid, dataset, ds, k, {aggregates} "
-            f"FROM {source} GROUP BY teid, nid, ds, k) "
-            f"SELECT teid, nid, dataset, k, {outputs} FROM (SELECT *, row_number() OVER "
-            f"(PARTITION BY teid, nid ORDER BY k {order}, ds) AS rn FROM grp)"
-        )
-        if limit is not None:
-            sql += " WHERE rn <= ?"
-            params.append(limit)
-        return sql + f" ORDER BY teid, nid, k {order}, ds", params
 
     # -- ids ----------------------------------------------------------------------------------
     def _name(self, conn: sqlite3.Connection, nid: int) -> str:

@@ -3,6 +3,7 @@ and the CityOS Server-Sent Events stream of a subscription's notifications."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from cityos.hub.subscriptions.service import SubscriptionService, subscriptions_
 from cityos.hub.subscriptions.sse import event_stream
 
 PREFIX = "/ngsi-ld/v1"
+_TENANT_RE = re.compile(r"[A-Za-z0-9_\-.]{1,64}")
 router = APIRouter(prefix=PREFIX, tags=["Subscriptions"], route_class=NgsiRoute)
 
 
@@ -114,7 +116,9 @@ async def stream_notifications(subscription_id: str, request: Request) -> Respon
     service = service_of(request)
     tenant = neg.tenant_of(request)
     if "tenant" in request.query_params and not request.headers.get(neg.TENANT_HEADER):
-        tenant = request.query_params["tenant"]
+        tenant = request.query_params["tenant"]  # EventSource cannot send headers
+        if not _TENANT_RE.fullmatch(tenant):
+            raise BadRequestData(f"invalid tenant {tenant!r}: use 1-64 letters, digits, '_-.'")
     stored = await run_in_threadpool(service.get, subscription_id, tenant)
     key = (stored.tenant, stored.id)
     keepalive = service.hub.settings.notify_sse_keepalive_s

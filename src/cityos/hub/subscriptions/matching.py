@@ -100,9 +100,21 @@ def triggered(sub: Subscription, facts: ChangeFacts) -> bool:
     )
 
 
-def selects(sub: Subscription, entity: Entity) -> bool:
-    """Whether ``entities``, ``q`` and ``geoQ`` hold for the entity (§5.11)."""
-    if sub.selectors is not None:
+def selects(
+    sub: Subscription,
+    entity: Entity,
+    *,
+    by_type: bool = False,
+    q_memo: dict[tuple[str, int], bool] | None = None,
+) -> bool:
+    """Whether ``entities``, ``q`` and ``geoQ`` hold for the entity (§5.11).
+
+    ``by_type`` tells that the entity has one of the types the subscription is filed under
+    (:meth:`TenantIndex.candidates`), which settles ``entities`` when they are plain types.
+    ``q_memo`` (one per entity state) shares the answer of a ``q`` among subscriptions with the
+    same expression and @context.
+    """
+    if sub.selectors is not None and not (by_type and sub.types_only):
         types = entity.types
         for selector, pattern in zip(sub.selectors, sub.patterns, strict=True):
             if selector.types is not None and not any(
@@ -116,8 +128,17 @@ def selects(sub: Subscription, entity: Entity) -> bool:
             break
         else:
             return False
-    if sub.q is not None and not sub.q(entity.attrs):
-        return False
+    if sub.q is not None:
+        if q_memo is None:
+            if not sub.q(entity.attrs):
+                return False
+        else:
+            key = (sub.document["q"], id(sub.ctx))
+            hit = q_memo.get(key)
+            if hit is None:
+                hit = q_memo[key] = sub.q(entity.attrs)
+            if not hit:
+                return False
     if sub.geo is not None:
         assert sub.geoproperty is not None
         return any(
@@ -200,8 +221,13 @@ def match_changes(index: TenantIndex, changes: Sequence[Any], now: str) -> list[
         if not candidates:
             continue
         facts = change_facts(change.kind, change.before, change.after)
+        q_memo: dict[tuple[str, int], bool] = {}
         for sub in candidates:
-            if not sub.live(now) or not triggered(sub, facts) or not selects(sub, facts.entity):
+            if (
+                not sub.live(now)
+                or not triggered(sub, facts)
+                or not selects(sub, facts.entity, by_type=True, q_memo=q_memo)
+            ):
                 continue
             entry = matched.get(sub.id)
             if entry is None:

@@ -95,6 +95,9 @@ class Subscription:
     selectors, patterns
         The ``entities`` member (expanded types) and each one's compiled ``idPattern``; None
         when only ``watchedAttributes`` is given.
+    types_only
+        Every selector is a plain type (no id, idPattern, ``;`` or parentheses): an entity of
+        one of the types is selected, and the type index alone decides.
     watched
         Expanded watched attribute IRIs, or None for any attribute.
     triggers
@@ -124,6 +127,7 @@ class Subscription:
     modified_at: str
     selectors: tuple[EntitySelector, ...] | None
     patterns: tuple[re.Pattern[str] | None, ...]
+    types_only: bool
     watched: frozenset[str] | None
     triggers: int
     q: Predicate | None
@@ -286,6 +290,11 @@ def compile_subscription(
         modified_at=modified_at,
         selectors=selectors,
         patterns=patterns,
+        types_only=selectors is not None
+        and all(
+            s.id is None and s.id_pattern is None and all(len(c) == 1 for c in s.types or ((),))
+            for s in selectors
+        ),
         watched=watched,
         triggers=triggers,
         q=q,

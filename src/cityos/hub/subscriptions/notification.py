@@ -27,6 +27,7 @@ from cityos.hub.subscriptions.model import JSON_LD, Subscription
 NOTIFICATION_TYPE = "Notification"
 USER_AGENT = f"CityOS/{cityos.__version__}"
 
+
 def render_data(
     sub: Subscription, items: Sequence[tuple[str, Entity]], deleted_at: str
 ) -> list[dict[str, Any]]:

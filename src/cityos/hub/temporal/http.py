@@ -124,7 +124,9 @@ def _entity_query(params: Mapping[str, str], options: set[str]) -> EntityQuery:
     )
 
 
-@router.get("/entities", summary="Query the temporal evolution of entities", openapi_extra=_QUERY_DOC)
+@router.get(
+    "/entities", summary="Query the temporal evolution of entities", openapi_extra=_QUERY_DOC
+)
 async def query_temporal(request: Request) -> Response:
     params = request.query_params
     kind = neg.response_kind(request)
@@ -211,7 +213,9 @@ async def delete_temporal_attr(entity_id: str, attr: str, request: Request) -> R
     status_code=204,
     summary="Modify an attribute instance",
 )
-async def modify_instance(entity_id: str, attr: str, instance_id: str, request: Request) -> Response:
+async def modify_instance(
+    entity_id: str, attr: str, instance_id: str, request: Request
+) -> Response:
     body, ctx, _ = await _body(request)
     service = temporal_of(request)
     await run_in_threadpool(
@@ -225,7 +229,9 @@ async def modify_instance(entity_id: str, attr: str, instance_id: str, request: 
     status_code=204,
     summary="Delete an attribute instance",
 )
-async def delete_instance(entity_id: str, attr: str, instance_id: str, request: Request) -> Response:
+async def delete_instance(
+    entity_id: str, attr: str, instance_id: str, request: Request
+) -> Response:
     ctx, _ = await _read_context(request)
     service = temporal_of(request)
     await run_in_threadpool(

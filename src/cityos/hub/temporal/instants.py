@@ -14,7 +14,9 @@ from cityos.core.timeutil import parse_datetime
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 _CACHE: dict[str, int] = {}
+_TEXT: dict[int, str] = {}
 _CACHE_SIZE = 16384
 
 
@@ -47,10 +49,15 @@ def to_us(text: str) -> int:
 
 def from_us(us: int) -> str:
     """ISO 8601 UTC text of an instant: milliseconds, or microseconds when it has them."""
-    moment = us_to_datetime(us)
-    if us % 1000 == 0:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    found = _TEXT.get(us)
+    if found is None:
+        moment = _NAIVE_EPOCH + timedelta(microseconds=us)
+        spec = "milliseconds" if us % 1000 == 0 else "microseconds"
+        found = moment.isoformat(timespec=spec) + "Z"
+        if len(_TEXT) >= _CACHE_SIZE:
+            _TEXT.clear()
+        _TEXT[us] = found
+    return found
 
 
 def parse_instant(text: object, name: str) -> int:

@@ -4,9 +4,9 @@ When an attribute has more instances in the requested time range than the instan
 (``CITYOS_TEMPORAL_MAX_INSTANCES``), the answer is ``206 Partial Content`` with
 ``Content-Range: date-time <start>-<end>/<size>``:
 
-* oldest first (no ``lastN``): ``start`` is ``timeAt`` (or the oldest instant returned) and ``end``
-  the first instant *not* returned; every instance in ``[start, end)`` was returned, so the next page
-  is ``timerel=between&timeAt=<end>&endTimeAt=...`` (or ``after``). ``size`` is ``*``.
+* oldest first (no ``lastN``): ``start`` is ``timeAt`` (or the oldest instant returned) and
+  ``end`` the first instant *not* returned; every instance in ``[start, end)`` was returned, so the
+  next page is ``timerel=between&timeAt=<end>&endTimeAt=...`` (or ``after``). ``size`` is ``*``.
 * newest first (``lastN`` above the limit): ``start`` is the query's upper bound (``endTimeAt`` or
   ``before``'s ``timeAt``, else the newest instant returned) and ``end`` the oldest instant
   returned; the next page is ``timerel=before&timeAt=<end>``. ``size`` is ``lastN``.

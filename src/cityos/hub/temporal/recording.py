@@ -216,7 +216,4 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
                 return False
         elif previous != member:
             return False
-    for key in old:
-        if key not in new and key != "createdAt" and key != "modifiedAt":
-            return False
-    return True
+    return all(key in new or key == "createdAt" or key == "modifiedAt" for key in old)

@@ -16,7 +16,7 @@ from cityos.hub.temporal.instants import from_us
 #: Time properties a temporal query can select on (§4.11, ``timeproperty``).
 TimeProperty = Literal["observedAt", "createdAt", "modifiedAt", "deletedAt"]
 TIME_PROPERTIES: tuple[str, ...] = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
-_COLUMN_KEYS = frozenset({"observedAt", "createdAt", "modifiedAt", "datasetId", "instanceId"})
+_COLUMN_LIST = ("observedAt", "createdAt", "modifiedAt", "datasetId", "instanceId")
 _PLAIN_KEYS = frozenset({"type", "value", "unitCode", "lang"})
 
 
@@ -70,7 +70,7 @@ class TimeWindow:
     end: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredInstance:
     """An attribute instance read back from the history."""
 
@@ -84,7 +84,7 @@ class StoredInstance:
     time: int  #: the instant of the query's ``timeproperty`` [µs]
 
 
-@dataclass
+@dataclass(slots=True)
 class AggregateRow:
     """The aggregated values of one attribute instance (datasetId) over one period.
 
@@ -122,7 +122,12 @@ def number_of(value: Any) -> int | float | None:
 def pack(instance: dict[str, Any]) -> dict[str, Any]:
     """The instance without the members kept in columns, and without sub-attribute timestamps
     equal to the instance's own (most of them)."""
-    packed = {key: member for key, member in instance.items() if key not in _COLUMN_KEYS}
+    packed = instance.copy()
+    pop = packed.pop
+    for key in _COLUMN_LIST:
+        pop(key, None)
+    if packed.keys() <= _PLAIN_KEYS:  # no sub-attribute: the common case
+        return packed
     for key, member in packed.items():
         if key not in _PLAIN_KEYS and type(member) is dict and "type" in member:
             packed[key] = _pack_sub(member, instance.get("createdAt"), instance.get("modifiedAt"))

@@ -122,15 +122,16 @@ def render_aggregated(
         item: dict[str, Any] = {"type": kinds.get(dataset, "Property")}
         if dataset is not None:
             item["datasetId"] = dataset
+        bounds = [(from_us(plan.start(r.bucket)), from_us(plan.end(r.bucket))) for r in members]
         for method in methods:
-            triples = []
-            for row in members:
-                value = finish(method, row.values.get(method))
-                if value is not None:
-                    triples.append(
-                        [value, from_us(plan.start(row.bucket)), from_us(plan.end(row.bucket))]
-                    )
-            item[method] = triples
+            results = [row.values.get(method) for row in members]
+            if method == "stddev":
+                results = [finish(method, value) for value in results]
+            item[method] = [
+                [value, start, end]
+                for value, (start, end) in zip(results, bounds, strict=True)
+                if value is not None
+            ]
         out.append(item)
     return out[0] if len(out) == 1 else out
 
