@@ -10,7 +10,7 @@ subscriptions that never match, and prints each throughput as a ratio of the fir
 * ``same type, q``: 100 on the ingested type whose ``q`` is never true (the worst case: every
   subscription is a candidate and evaluates its ``q`` on every entity).
 
-Run: ``.venv/bin/python bench/subscriptions.py [--entities 20000] [--batch 1000]``.
+Run: ``.venv/bin/python bench/subscriptions.py [--entities 10000] [--batch 1000] [--repeat 2]``.
 Target: ratio >= 0.70 for ``other types`` and ``watched attrs``.
 """
 
@@ -23,11 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hub import make_entities
-
 from cityos.core.settings import Settings
 from cityos.hub.backends import open_hub
 from cityos.hub.subscriptions.service import subscriptions_of
+from hub import make_entities
 
 ENDPOINT = {"uri": "http://127.0.0.1:9/notify"}
 
@@ -44,8 +43,7 @@ def subscription_sets() -> dict[str, list[dict[str, Any]]]:
         "watched attrs": [sub(entities=[{"type": f"OtherType{i}"}]) for i in range(50)]
         + [sub(watchedAttributes=[f"otherAttribute{i}"]) for i in range(50)],
         "same type, q": [
-            sub(entities=[{"type": "AirQualityObserved"}], q=f"pm25>{1000 + i}")
-            for i in range(100)
+            sub(entities=[{"type": "AirQualityObserved"}], q=f"pm25>{1000 + i}") for i in range(100)
         ],
     }
 
@@ -66,23 +64,26 @@ def ingest(data_dir: Path, subs: list[dict[str, Any]], entities: list[Any], batc
             if result.errors:
                 raise RuntimeError(result.errors[0][1].detail)
         timings.append(time.perf_counter() - start)
-    queued = service.store.outbox_counts("", "x")["pending"] if service.store else 0
+    assert service.store is not None and not service.store.heads(float("inf"), 1), "a match"
     hub.storage.close()
-    assert queued == 0
     return timings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entities", type=int, default=20_000)
+    parser.add_argument("--entities", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds; the best one counts")
     args = parser.parse_args()
     entities = make_entities(args.entities)
-    results: dict[str, tuple[float, float]] = {}
-    for label, subs in subscription_sets().items():
-        with tempfile.TemporaryDirectory() as tmp:
-            create_s, update_s = ingest(Path(tmp), subs, entities, args.batch)
-        results[label] = (args.entities / create_s, args.entities / update_s)
+    best: dict[str, list[float]] = {}
+    for _ in range(args.repeat):  # interleaved, so that a slow spell hurts every population
+        for label, subs in subscription_sets().items():
+            with tempfile.TemporaryDirectory() as tmp:
+                timings = ingest(Path(tmp), subs, entities, args.batch)
+            previous = best.get(label, [float("inf")] * 2)
+            best[label] = [min(a, b) for a, b in zip(previous, timings, strict=True)]
+    results = {label: (args.entities / c, args.entities / u) for label, (c, u) in best.items()}
     base_create, base_update = results["none"]
     print(f"{'subscriptions':<16}{'create/s':>11}{'ratio':>8}{'update/s':>11}{'ratio':>8}")
     for label, (create_rate, update_rate) in results.items():

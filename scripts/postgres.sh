@@ -76,6 +76,15 @@ prepare_dir() {
             ln -sfn "$alt" "$PGDIR"
         fi
     fi
+    resolve_dir
+}
+
+# The server's owner may not be able to traverse the work tree: hand it the real path.
+resolve_dir() {
+    if [ -e "$PGDIR" ]; then
+        PGDIR="$(readlink -f "$PGDIR")"
+        DATA="$PGDIR/data"
+    fi
 }
 
 running() {
@@ -112,6 +121,7 @@ psql_owner() {
 }
 
 stop_cluster() {
+    resolve_dir
     if [ -d "$DATA" ] && running; then
         as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >&2
         log "stopped"

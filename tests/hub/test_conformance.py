@@ -646,3 +646,26 @@ def test_hosting_a_body_without_context_is_invalid_request(client):
     body = json.dumps({"A1": "urn:ngsi-ld:attributes:A1"})
     response = client.post(J, content=body, headers={"Content-Type": "application/json"})
     assert_problem(response, 400, "InvalidRequest")
+
+
+@pytest.mark.parametrize(
+    ("attrs", "status"),
+    [
+        ({"name": prop("other")}, 207),  # mirrors 005_02_01: every attribute exists
+        (
+            {"locatedAt": {"type": "Relationship", "object": "urn:ngsi-ld:City:Paris"}},
+            204,
+        ),  # 005_02_02
+        ({"name": prop("other"), "location": geo("Point", [13.3986, 52.5547])}, 207),  # 005_02_03
+    ],
+)
+def test_batch_update_without_overwrite_reports_kept_attributes(client, ctx_url, attrs, status):
+    create_ld(client, building(name=prop("Eiffel Tower")), ctx_url)
+    entity = {**building(**attrs), "@context": [ctx_url]}
+    response = client.post(
+        f"{B}/update", params={"options": "noOverwrite"}, json=[entity], headers=LD
+    )
+    assert response.status_code == status
+    body = client.get(f"{E}/urn:ngsi-ld:Building:1", headers=link(ctx_url)).json()
+    assert body["name"] == prop("Eiffel Tower")
+    assert set(attrs) <= set(body)

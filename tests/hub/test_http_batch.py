@@ -223,9 +223,14 @@ def test_update_no_overwrite_keeps_existing_attributes(client):
     response = client.post(
         f"{B}/update", params={"options": "noOverwrite"}, json=[sensor(1, a=10, b=1)]
     )
-    assert response.status_code == 204
+    # the new attribute is written; the kept one makes the entity an error (ETSI 005_02_03)
+    assert response.status_code == 207
+    assert response.json()["success"] == []
+    assert [e["entityId"] for e in response.json()["errors"]] == [urn(1)]
     body = get(client, urn(1)).json()
     assert body["a"]["value"] == 1 and body["b"]["value"] == 1
+    only_new = client.post(f"{B}/update", params={"options": "noOverwrite"}, json=[sensor(1, c=1)])
+    assert only_new.status_code == 204
 
 
 def test_update_reports_missing_entities_without_creating_them(client):

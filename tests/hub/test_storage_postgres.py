@@ -424,3 +424,57 @@ def test_writer_killed_inside_a_transaction_leaves_nothing(postgres_url: str) ->
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     assert _counts(postgres_url)[0] == 0
+
+
+# -- history partitions ---------------------------------------------------------------------------
+
+
+def _partitions(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'temporal_instances'::regclass ORDER BY 1"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _us(text: str) -> int:
+    from cityos.hub.temporal.instants import to_us
+
+    return to_us(text)
+
+
+def test_history_is_partitioned_by_month_and_purged_by_partition(
+    storage: PostgresStorage, postgres_url: str
+) -> None:
+    from cityos.hub.temporal.records import EntityMark, InstanceRecord, TimeWindow
+
+    months = ["2025-11-15T00:00:00Z", "2025-12-31T23:59:59Z", "2026-01-01T00:00:00Z"]
+    for tenant, eid in (("a", "urn:x:1"), ("b", "urn:x:2")):
+        with storage.transaction(tenant) as tx:
+            records = [
+                InstanceRecord(eid, "https://x/t", None, {"type": "Property", "value": i}, None,
+                               _us(m), _us(m), number=i)
+                for i, m in enumerate(months)
+                if tenant == "a" or i == 0
+            ]  # fmt: skip
+            storage.temporal.record(tx, [EntityMark(eid, ["T"])], records)
+    assert _partitions(postgres_url) == [
+        "temporal_instances_y2025m11",
+        "temporal_instances_y2025m12",
+        "temporal_instances_y2026m01",
+    ]
+    window = TimeWindow("modifiedAt")
+    found = storage.temporal.instances("a", [("urn:x:1", "https://x/t")], window, limit=None)
+    assert [i.body["value"] for i in found[("urn:x:1", "https://x/t")]] == [0, 1, 2]
+    # November holds b's row too: a's row is deleted there; December is a's alone: dropped.
+    assert storage.temporal.purge("a", _us("2026-01-01T00:00:00Z")) == 2
+    assert _partitions(postgres_url) == [
+        "temporal_instances_y2025m11",
+        "temporal_instances_y2026m01",
+    ]
+    found = storage.temporal.instances("a", [("urn:x:1", "https://x/t")], window, limit=None)
+    assert [i.body["value"] for i in found[("urn:x:1", "https://x/t")]] == [2]
+    assert len(storage.temporal.instances("b", [("urn:x:2", "https://x/t")], window, limit=None)[
+        ("urn:x:2", "https://x/t")
+    ]) == 1  # fmt: skip

@@ -175,7 +175,7 @@ def test_purge_honours_retention(hub: Hub) -> None:
 def test_purge_cli(settings: Settings, hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     hub.create_entity(make_entity(S1, "Sensor", temp=1), hub.context())
     monkeypatch.setenv("CITYOS_DATA_DIR", str(settings.data_dir))
-    monkeypatch.delenv("CITYOS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CITYOS_DATABASE_URL", settings.resolved_database_url())
     runner = CliRunner()
     kept = runner.invoke(cli, ["hub", "purge-history"])
     assert kept.exit_code == 0 and "Purged 0 history instances" in kept.output

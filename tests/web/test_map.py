@@ -212,8 +212,8 @@ FIND_BUILDING = """() => {
     const canvas = map.getCanvas().getBoundingClientRect();
     const others = ['air-circle', 'parking-icon', 'parking-ring', 'stops-icon', 'pois-icon',
                     'devices-icon'];
-    for (let y = canvas.height * 0.3; y < canvas.height * 0.85; y += 11) {
-        for (let x = canvas.width * 0.25; x < canvas.width * 0.75; x += 11) {
+    for (let y = canvas.height * 0.3; y < canvas.height * 0.85; y += 23) {
+        for (let x = canvas.width * 0.25; x < canvas.width * 0.75; x += 23) {
             const box = [[x - 10, y - 10], [x + 10, y + 10]];
             if (map.queryRenderedFeatures(box, {layers: others}).length) continue;
             const hit = map.queryRenderedFeatures([x, y], {layers: ['buildings-3d']});

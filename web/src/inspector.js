@@ -87,7 +87,13 @@ function valueCell(name, attr) {
   }
   const kind = instance.type;
   if (kind === 'Relationship' || kind === 'ListRelationship') {
-    cell.append(el('code', {}, plain(instance.object ?? instance.objectList)));
+    // Related entities open in the inspector: the graph can be walked from the map.
+    const targets = [instance.object ?? instance.objectList].flat().filter(Boolean);
+    for (const target of targets) {
+      const link = el('button', { type: 'button', class: 'relation' }, String(target));
+      link.addEventListener('click', () => inspect(String(target)));
+      cell.append(link);
+    }
   } else if (kind === 'GeoProperty') {
     cell.append(geometrySummary(instance.value));
   } else if (kind === 'LanguageProperty') {

@@ -125,7 +125,7 @@ function fitToData(map, terrainBounds) {
     { padding: { top: 40, bottom: 40, left: 40, right: 40 }, bearing: map.getBearing() },
   );
   if (camera) {
-    map.jumpTo({ ...camera, zoom: Math.min(camera.zoom + 0.2, 17.5), pitch: map.getPitch() });
+    map.jumpTo({ ...camera, zoom: Math.min(camera.zoom + 0.4, 17.5), pitch: map.getPitch() });
   }
 }
 

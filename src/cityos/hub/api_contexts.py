@@ -5,8 +5,10 @@
 * ``GET /jsonldContexts`` — the URLs of the stored @contexts, or with ``details=true`` one
   object per @context (``URL``, ``localId``, ``kind``, ``createdAt``, ``lastUsage``,
   ``numberOfHits``, ``extraInfo``); ``kind=Hosted|Cached|ImplicitlyCreated`` filters.
-* ``GET /jsonldContexts/{contextId}`` — the document itself (``application/ld+json``), or its
-  details with ``details=true``. A ``Cached`` context's id is its URL, percent-encoded.
+* ``GET /jsonldContexts/{contextId}`` — the document itself (``application/json``, or
+  ``application/ld+json`` if asked for), or its details with ``details=true`` (reading the details
+  is not a use: it does not count in ``numberOfHits``). A ``Cached`` context's id is its URL,
+  percent-encoded.
 * ``DELETE /jsonldContexts/{contextId}`` — forget a @context (``204``); ``reload=true``
   refetches a ``Cached`` one instead. The core context cannot be deleted.
 

@@ -620,7 +620,8 @@ class Hub:
                 succeeded: set[str] = set()
                 for entity in parsed:
                     try:
-                        merged = self._batch_apply(op, entity, current.get(entity.id), now)
+                        before = current.get(entity.id)
+                        merged = self._batch_apply(op, entity, before, now)
                         self._validate(merged, name, op.split("-")[0])
                     except CityOSError as exc:
                         result.errors.append((entity.id, exc))
@@ -628,7 +629,12 @@ class Hub:
                     if entity.id not in existing:
                         created[entity.id] = merged
                     current[entity.id] = merged
-                    if entity.id not in succeeded:
+                    kept = _kept_attributes(entity, before) if op == "update-keep" else []
+                    if kept:  # written, but not wholly: reported as an error (§5.6.9)
+                        succeeded.add(entity.id)
+                        detail = "not overwritten (noOverwrite): " + ", ".join(kept)
+                        result.errors.append((entity.id, BadRequestData(detail)))
+                    elif entity.id not in succeeded:
                         succeeded.add(entity.id)
                         result.success.append(entity.id)
                 updated = [e for eid, e in current.items() if eid in existing and eid in succeeded]
@@ -776,6 +782,19 @@ def _delete_null(entity: Entity, iri: str, marker: dict[str, Any]) -> bool:
     """Apply an NGSI-LD Null: delete the instance with the datasetId it names, or the default
     instance if it names none (§5.6.2, §5.6.17). Whether anything was deleted."""
     return ops.delete_instances(entity, iri, dataset_id=marker.get("datasetId"))
+
+
+def _kept_attributes(entity: Entity, old: Entity | None) -> list[str]:
+    """The attributes of ``entity`` that a ``noOverwrite`` update leaves as they are in ``old``:
+    those with an instance of the same datasetId already there."""
+    if old is None:
+        return []
+    kept = []
+    for iri, instances in entity.attrs.items():
+        existing = old.attrs.get(iri) or []
+        if any(ops.find_instance(existing, ops.dataset_of(i)) is not None for i in instances):
+            kept.append(iri)
+    return kept
 
 
 def _write_scope(entity: Entity, scope: list[str], mode: str, result: UpdateResult) -> None:

@@ -33,8 +33,10 @@ string literals, with ``%`` doubled for psycopg.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+
+import orjson
 
 from cityos.hub.query_language import (
     ORDERING,
@@ -90,11 +92,19 @@ class PgCondition:
     exact
         False when some term was weakened: the condition then selects a superset of the
         matching rows, and each must be checked in Python.
+    prefilter
+        None, or a weaker condition implied by ``sql`` that the GIN (``jsonb_path_ops``) indexes
+        of ``attrs`` and ``datasets`` can answer: JSON containment for the equality terms among
+        the query's top-level conjuncts. ANDed beside ``sql``, it lets PostgreSQL use them.
+    prefilter_params
+        The placeholder values of ``prefilter``.
     """
 
     sql: str
     params: list[object]
     exact: bool
+    prefilter: str | None = None
+    prefilter_params: list[object] = field(default_factory=list)
 
 
 def compile_q(
@@ -113,7 +123,66 @@ def compile_q(
     """
     compiler = _PgCompiler(expand, translate_regex)
     sql = compiler.query(ast)
-    return PgCondition(f"COALESCE({sql}, false)", compiler.params, compiler.exact)
+    terms = ast.terms if isinstance(ast, And) else (ast,)
+    containments: list[str] = []
+    params: list[object] = []
+    for term in terms:
+        found = _containment(term, expand)
+        if found is not None:
+            containments.append(found[0])
+            params.extend(found[1])
+    return PgCondition(
+        f"COALESCE({sql}, false)",
+        compiler.params,
+        compiler.exact,
+        " AND ".join(containments) if containments else None,
+        params,
+    )
+
+
+_CONTAINABLE = (NumberValue, StringValue, UriValue, BooleanValue)
+
+
+def _containment(term: Query, expand: Callable[[str], str]) -> tuple[str, list[object]] | None:
+    """JSON containment implied by an equality term, or None for other terms.
+
+    ``attr.sub[m]==v`` holds only if the default instance contains ``{"attr": {"sub": {"value":
+    {"m": v}}}}`` (or ``[v]`` in place of ``v``, for an array), or a dataset instance does the same
+    under ``{"attr": [...]}``; for a LanguageProperty, whose map values are candidates too, only
+    its ``type`` can be required.
+    """
+    if not isinstance(term, Comparison) or term.op is not Operator.EQ:
+        return None
+    operand = term.operand
+    values = operand.values if isinstance(operand, ValueList) else (operand,)
+    if not all(isinstance(v, _CONTAINABLE) for v in values):
+        return None
+    path = resolve_path(term.path, expand)
+    if path.wildcard:
+        return None
+    inner = [*path.sub, *((path.meta,) if path.meta is not None else ("value", *path.members))]
+    shapes: list[dict[str, object]] = []
+    for value in values:
+        leaf = value.value  # type: ignore[union-attr]
+        shapes += [_nest(inner, leaf), _nest(inner, [leaf])]
+    if expands_language_maps(path, operand):
+        shapes.append(_nest([*path.sub, "type"], "LanguageProperty"))
+    tests, params = [], []
+    for shape in shapes:
+        tests += ["e.attrs @> %s::jsonb", "e.datasets @> %s::jsonb"]
+        params += [
+            orjson.dumps({path.attr: shape}).decode(),
+            orjson.dumps({path.attr: [shape]}).decode(),
+        ]
+    return "(" + " OR ".join(tests) + ")", params
+
+
+def _nest(keys: list[str], leaf: object) -> dict[str, object]:
+    shape: object = leaf
+    for key in reversed(keys):
+        shape = {key: shape}
+    assert isinstance(shape, dict)
+    return shape
 
 
 def literal(text: str) -> str:

@@ -2,7 +2,7 @@
 
 Assets are answered with a strong ``ETag`` (a content hash) and ``Cache-Control: no-cache``, so a
 browser revalidates cheaply and always sees a rebuilt bundle; text assets are gzip-compressed when
-the client accepts it (the MapLibre bundle shrinks from about 1.6 MB to about 450 kB).
+the client accepts it (the MapLibre bundle shrinks from about 1.6 MB to about 440 kB).
 """
 
 from __future__ import annotations

@@ -109,6 +109,9 @@ def build_filter(tenant: str, flt: EntityFilter, *, translate_regex: bool = True
     if flt.q is not None:
         assert flt.expand is not None
         condition = compile_q(flt.q, flt.expand, translate_regex=translate_regex)
+        if condition.prefilter is not None:
+            out.where.append(condition.prefilter)
+            out.params.extend(condition.prefilter_params)
         out.where.append(condition.sql)
         out.params.extend(condition.params)
         if not condition.exact:

@@ -10,8 +10,9 @@ distribution column for a sharded deployment, see ``docs/scaling.md``):
 ``entities``
     one row per entity: ``rid`` (insertion order), ``id``, ``types text[]`` (GIN index: type
     selections are array containment), ``scope``, the entity timestamps, ``attrs jsonb`` (the
-    default instance of every attribute, GIN ``jsonb_path_ops`` index for containment) and
-    ``datasets jsonb`` (instances with a ``datasetId``, NULL when there are none). Rows are those
+    default instance of every attribute) and ``datasets jsonb`` (instances with a ``datasetId``,
+    NULL when there are none), each with a GIN ``jsonb_path_ops`` index for the containment
+    tests :mod:`cityos.hub.query_pg` adds to equality queries. Rows are those
     of the SQLite backend (:func:`cityos.hub.storage.sqlite.entity_row`).
 ``entity_geo``
     one row per GeoProperty instance: a 2-D ``geometry`` in WGS84 (SRID 4326) with a GiST index
@@ -147,6 +148,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX entities_types ON entities USING gin (types);
     CREATE INDEX entities_attrs ON entities USING gin (attrs jsonb_path_ops);
+    CREATE INDEX entities_datasets ON entities USING gin (datasets jsonb_path_ops)
+        WHERE datasets IS NOT NULL;
     CREATE TABLE entity_geo (
         tenant text NOT NULL,
         rid bigint NOT NULL,
