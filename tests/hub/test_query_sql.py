@@ -418,7 +418,11 @@ METAS = st.sampled_from(["observedAt", "unitCode", "datasetId", "createdAt"])
 def instances(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
     instance: dict[str, Any] = {"type": draw(TYPES)}
     shape = draw(st.sampled_from(["scalar", "scalar", "scalar", "json", "missing"]))
-    if shape != "missing":
+    if instance["type"] in ("Relationship", "ListRelationship"):
+        # the model only stores URIs as objects (model.parse_instance validates them)
+        if shape != "missing":
+            instance["value"] = draw(st.one_of(TEXTS, st.lists(TEXTS, min_size=1, max_size=3)))
+    elif shape != "missing":
         instance["value"] = draw(SCALAR_DATA if shape == "scalar" else JSON_VALUES)
     if draw(st.booleans()):
         instance["observedAt"] = draw(st.one_of(DATETIMES, DATETIMES, st.none()))

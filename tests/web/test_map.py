@@ -191,9 +191,13 @@ def test_the_map_is_drawn(page):
 
 def test_toggling_a_layer_changes_the_picture(page):
     the_page, _ = page
+    t = time.time()
     before = map_pixels(the_page, "map-buildings-on")
+    print("shot", time.time() - t); t = time.time()
     the_page.get_by_label("Buildings (3-D)").uncheck()
+    print("uncheck", time.time() - t); t = time.time()
     settle(the_page)
+    print("settle", time.time() - t); t = time.time()
     assert (
         the_page.evaluate("window.cityos.map.getLayoutProperty('buildings-3d', 'visibility')")
         == "none"
