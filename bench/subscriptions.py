@@ -10,7 +10,7 @@ subscriptions that never match, and prints each throughput as a ratio of the fir
 * ``same type, q``: 100 on the ingested type whose ``q`` is never true (the worst case: every
   subscription is a candidate and evaluates its ``q`` on every entity).
 
-Run: ``.venv/bin/python bench/subscriptions.py [--entities 10000] [--batch 1000] [--repeat 2]``.
+Run: ``.venv/bin/python bench/subscriptions.py [--entities 5000] [--batch 1000] [--repeat 2]``.
 Target: ratio >= 0.70 for ``other types`` and ``watched attrs``.
 """
 
@@ -71,7 +71,7 @@ def ingest(data_dir: Path, subs: list[dict[str, Any]], entities: list[Any], batc
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entities", type=int, default=10_000)
+    parser.add_argument("--entities", type=int, default=5_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=2, help="rounds; the best one counts")
     args = parser.parse_args()

@@ -7,8 +7,9 @@
 #
 # Idempotent, reads no stdin, works as root (CI, fresh Debian machines: the server runs as the
 # `postgres` user) or as an ordinary user who owns the work tree (the server runs as that user).
-# The cluster listens on 127.0.0.1 only, on a free port remembered in var/pg/port, and trusts
-# local connections: it is for tests, never for real data.
+# The cluster listens on 127.0.0.1 only, on a free port remembered in var/pg/port, trusts local
+# connections and runs with fsync=off (fast database copies for the tests): it is for tests and
+# development, never for real data.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

@@ -75,6 +75,8 @@ class PostgresServer:
         self.schema_template = self.name("schema")
         self.spare: list[str] = []
         self.pristine: list[tuple[Any, ...]] | None = None
+        self.tables = ""
+        self.admin: psycopg.Connection[Any] | None = None
 
     def name(self, suffix: str) -> str:
         return f"{_PREFIX}_{self.pid}_{suffix}"
@@ -84,10 +86,13 @@ class PostgresServer:
         return urlunsplit(parts._replace(path="/" + database))
 
     def execute(self, statement: str, database: str | None = None) -> list[tuple[Any, ...]]:
-        url = self.url if database is None else self.url_for(database)
-        with psycopg.connect(url, autocommit=True) as conn:
-            cursor = conn.execute(statement)
-            return cursor.fetchall() if cursor.description else []
+        """Run one statement in ``database`` (the server's own database by default)."""
+        if database is None:
+            if self.admin is None or self.admin.closed:
+                self.admin = psycopg.connect(self.url, autocommit=True)
+            return _rows(self.admin.execute(statement))
+        with psycopg.connect(self.url_for(database), autocommit=True) as conn:
+            return _rows(conn.execute(statement))
 
     def prepare(self) -> None:
         """Drop what dead test sessions left; build the PostGIS and the migrated templates."""
@@ -114,21 +119,22 @@ class PostgresServer:
             return self.spare.pop()
         if self.pristine is None:
             self.pristine = self.catalogue(self.schema_template)
+            tables = self.execute(_TABLES, self.schema_template)
+            self.tables = ", ".join(f'"{schema}"."{table}"' for schema, table in tables)
         return self.create()
 
     def checkin(self, name: str) -> None:
         """Empty ``name`` for the next test, or drop it if its catalogue changed."""
         try:
-            self.execute(_END_OTHER_SESSIONS, name)
-            for (partition,) in self.execute(_PARTITIONS, name):
-                self.execute(f"DROP TABLE {partition}", name)
-            if self.catalogue(name) == self.pristine:
-                tables = self.execute(_TABLES, name)
-                if tables:
-                    listed = ", ".join(f'"{schema}"."{table}"' for schema, table in tables)
-                    self.execute(f"TRUNCATE {listed} RESTART IDENTITY CASCADE", name)
-                self.spare.append(name)
-                return
+            with psycopg.connect(self.url_for(name), autocommit=True) as conn:
+                conn.execute(_END_OTHER_SESSIONS)
+                for (partition,) in conn.execute(_PARTITIONS).fetchall():
+                    conn.execute(f"DROP TABLE {partition}")
+                if conn.execute(_CATALOGUE).fetchall() == self.pristine:
+                    if self.tables:
+                        conn.execute(f"TRUNCATE {self.tables} RESTART IDENTITY CASCADE")
+                    self.spare.append(name)
+                    return
         except psycopg.Error:
             pass
         self.drop(name)
@@ -147,6 +153,12 @@ class PostgresServer:
             self.drop(name)
         self.drop(self.schema_template)
         self.drop(self.postgis_template)
+        if self.admin is not None:
+            self.admin.close()
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> list[tuple[Any, ...]]:
+    return cursor.fetchall() if cursor.description else []
 
 
 def _alive(pid: int) -> bool:

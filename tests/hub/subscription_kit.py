@@ -1,8 +1,7 @@
 """Helpers of the subscription tests: fast settings and a notification receiver on loopback.
 
-The subscription tests override the ``settings`` fixture with :func:`fast_settings`, so the shared
-``hub`` and ``client`` fixtures run on SQLite (the backend with a subscription store) with short
-delays and timeouts.
+The subscription tests override the ``settings`` fixture with :func:`fast_settings` (on the
+backend under test), so the shared ``hub`` and ``client`` fixtures get short delays and timeouts.
 """
 
 from __future__ import annotations

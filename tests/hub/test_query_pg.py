@@ -178,6 +178,6 @@ def test_compiled_condition_is_parameterised_and_quoted() -> None:
     assert not compile_q(parse_q("a~=\\d"), expand).exact
     assert not compile_q(parse_q("a~=^x"), expand, translate_regex=False).exact
     indexed = compile_q(parse_q('a==1,"x";b>2;c==true'), expand)
-    assert indexed.prefilter is not None and indexed.prefilter.count("@>") == 12
+    assert indexed.prefilter is not None and indexed.prefilter.count("@>") == 14
     assert indexed.prefilter.count("%s") == len(indexed.prefilter_params)
     assert compile_q(parse_q("a==1|b==2"), expand).prefilter is None

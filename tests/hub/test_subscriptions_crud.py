@@ -99,7 +99,8 @@ def test_query_with_paging_and_count(client):
     assert [s["id"] for s in client.get(S).json()] == ids
     assert client.get(S, params={"limit": 0, "count": "true"}).json() == []
     assert client.get(S, params={"limit": 0}).status_code == 400
-    assert client.get(S, params={"limit": 1000}).status_code == 400
+    too_many = client.get(S, params={"limit": 1000})
+    assert too_many.status_code == 403 and too_many.json()["type"] == ERR + "TooManyResults"
     assert client.get(S, params={"limit": "x"}).status_code == 400
 
 

@@ -222,6 +222,19 @@ def test_queued_notifications_survive_a_restart(receiver, settings, hub, service
         again.storage.close()
 
 
+def test_the_sender_adopts_subscriptions_made_by_another_process(receiver, settings, hub, service):
+    other = open_hub(settings.model_copy(update={"notify_enabled": False}))
+    try:
+        other_service = subscriptions_of(other)
+        sid = other_service.create(subscription(receiver.url), other.context())
+        other.create_entity(aq(pm25=9), other.context())
+        [request] = receiver.wait_for(1)
+        assert request.body["subscriptionId"] == sid
+        assert service.index.get("", sid) is not None
+    finally:
+        other.storage.close()
+
+
 def test_a_slow_receiver_does_not_slow_writes(receiver, hub, service):
     receiver.delay_s = 5.0
     ctx = hub.context()

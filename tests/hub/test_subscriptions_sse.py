@@ -25,8 +25,8 @@ ENTITY = {"id": "urn:ngsi-ld:AirQualityObserved:1", "type": "AirQualityObserved"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return fast_settings(tmp_path)
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return fast_settings(tmp_path, database_url=database_url)
 
 
 @pytest.fixture

@@ -144,7 +144,9 @@ def buildings(rng: random.Random) -> list[dict[str, Any]]:
         if (int(cx), int(cy)) in special:
             use, name, facility, height = special[(int(cx), int(cy))]
             n += 1
-            out.append(_building(n, cx, cy, 70, 55, use, name, height, facility=facility))
+            out.append(
+                _building(n, cx, cy, 70, 55, use, name, height, facility=facility, block=b + 1)
+            )
             continue
         axis = max(0.0, 1 - abs(cx) / 420)
         for k in range(rng.choice([2, 3, 4])):
@@ -167,6 +169,7 @@ def buildings(rng: random.Random) -> list[dict[str, Any]]:
                     round(floors * 3.3, 1),
                     mix=mix,
                     floors=floors,
+                    block=b + 1,
                 )
             )
     return out
@@ -195,6 +198,7 @@ def _building(
     facility: str | None = None,
     mix: dict[str, float] | None = None,
     floors: int | None = None,
+    block: int | None = None,
 ) -> dict[str, Any]:
     floors = floors or max(1, round(height / 3.5))
     entity: dict[str, Any] = {
@@ -213,6 +217,11 @@ def _building(
         entity["households"] = _prop(int(w * h * floors / 95))
     if facility:
         entity["facility"] = _prop(facility)
+    if block is not None:
+        entity["refBlock"] = {
+            "type": "Relationship",
+            "object": _urn("UrbanBlock", f"UB{block:02d}"),
+        }
     return entity
 
 

@@ -137,15 +137,18 @@ def page(browser: Browser, server: str) -> Iterator[tuple[Page, Console]]:
     page.context.close()
 
 
-def settle(page: Page) -> None:
+def settle(page: Page, timeout_s: float = 120) -> None:
     """Wait until the map has drawn every change (MapLibre's ``idle``)."""
-    page.evaluate(
-        """() => new Promise((resolve) => {
+    idle = page.evaluate(
+        """(timeoutMs) => new Promise((resolve) => {
             const map = window.cityos.map;
-            map.once('idle', resolve);
+            const timer = setTimeout(() => resolve(false), timeoutMs);
+            map.once('idle', () => { clearTimeout(timer); resolve(true); });
             map.triggerRepaint();
-        })"""
+        })""",
+        timeout_s * 1000,
     )
+    assert idle, f"the map did not become idle within {timeout_s} s"
 
 
 def map_pixels(page: Page, name: str) -> np.ndarray:
@@ -191,13 +194,9 @@ def test_the_map_is_drawn(page):
 
 def test_toggling_a_layer_changes_the_picture(page):
     the_page, _ = page
-    t = time.time()
     before = map_pixels(the_page, "map-buildings-on")
-    print("shot", time.time() - t); t = time.time()
     the_page.get_by_label("Buildings (3-D)").uncheck()
-    print("uncheck", time.time() - t); t = time.time()
     settle(the_page)
-    print("settle", time.time() - t); t = time.time()
     assert (
         the_page.evaluate("window.cityos.map.getLayoutProperty('buildings-3d', 'visibility')")
         == "none"
@@ -260,6 +259,14 @@ def test_clicking_a_building_shows_its_attributes(page):
     highlighted = "window.cityos.map.queryRenderedFeatures({layers: ['selection-extrusion']})"
     assert the_page.evaluate(f"{highlighted}.length") >= 1
     the_page.screenshot(path=str(ARTIFACTS / "inspector-building.png"))
+    # A relationship opens the related entity: the city graph can be walked from the map.
+    block_id = entity["refBlock"]["object"]
+    the_page.get_by_role("button", name=block_id).click()
+    the_page.wait_for_function(
+        f"document.getElementById('inspector').dataset.entityId === {block_id!r}"
+        " && !!document.querySelector('#inspector .attr-table')"
+    )
+    assert the_page.locator("#inspector .entity-type").inner_text() == "UrbanBlock"
     the_page.keyboard.press("Escape")
     assert the_page.locator("#inspector").is_hidden()
     assert console.errors == []

@@ -59,11 +59,17 @@ async function fetchSource(name) {
   return derive(SOURCES[name], await fetchFeatures(SOURCES[name]));
 }
 
+const signatures = {};
+
+/** Refresh one source; the map is only given data that changed (no redraw when nothing did). */
 async function loadSource(map, name) {
   const fc = await fetchSource(name);
+  const signature = JSON.stringify(fc.features);
+  if (signatures[name] === signature) return false;
+  signatures[name] = signature;
   collections[name] = fc;
   map.getSource(name).setData(fc);
-  return fc;
+  return true;
 }
 
 /** Start fetching every layer at once (settled results, in SOURCES order). */
@@ -78,6 +84,7 @@ function applyAll(map, results) {
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') {
       collections[names[i]] = r.value;
+      signatures[names[i]] = JSON.stringify(r.value.features);
       map.getSource(names[i]).setData(r.value);
     } else {
       app.errors.push(`${names[i]}: ${r.reason?.message ?? r.reason}`);
@@ -194,10 +201,11 @@ function wireInteraction(map) {
 
 async function refreshLive(map) {
   try {
-    await Promise.all(LIVE_SOURCES.map((n) => loadSource(map, n)));
+    const changed = await Promise.all(LIVE_SOURCES.map((n) => loadSource(map, n)));
+    setStatus('live', totalEntities());
+    if (!changed.some(Boolean)) return;
     updateOverview(collections);
     for (const group of GROUPS) setCount(group.id, groupCount(group));
-    setStatus('live', totalEntities());
     await refreshInspector();
   } catch (error) {
     setStatus('offline');

@@ -206,16 +206,6 @@ export function layers() {
         'circle-pitch-alignment': 'map',
       },
     },
-    {
-      id: 'stops-icon', type: 'symbol', source: 'stops',
-      layout: {
-        'icon-image': ['match', ['get', 'kind'], 'brt', 'icon-brt', 'icon-shuttle'],
-        'icon-size': ['match', ['get', 'kind'], 'brt', 1, 0.85],
-        'icon-allow-overlap': true,
-        'icon-ignore-placement': true,
-        'symbol-sort-key': ['match', ['get', 'kind'], 'brt', 2, 1],
-      },
-    },
     ...dots('pois', ['get', 'kind']),
     ...dots('devices', ['match', ['get', 'kind'], 'cctv', 'cctv', 'device']),
     {
@@ -234,6 +224,16 @@ export function layers() {
         'icon-size': 0.72,
         'icon-allow-overlap': true,
         'icon-ignore-placement': true,
+      },
+    },
+    {
+      id: 'stops-icon', type: 'symbol', source: 'stops',
+      layout: {
+        'icon-image': ['match', ['get', 'kind'], 'brt', 'icon-brt', 'icon-shuttle'],
+        'icon-size': ['match', ['get', 'kind'], 'brt', 1, 0.85],
+        'icon-allow-overlap': true,
+        'icon-ignore-placement': true,
+        'symbol-sort-key': ['match', ['get', 'kind'], 'brt', 2, 1],
       },
     },
     {
@@ -276,24 +276,21 @@ export function layers() {
   ];
 }
 
+// GeoJSON is tiled up to zoom 14 and over-zoomed beyond (0.3 m precision): a city is a handful of
+// tiles per source instead of dozens at a pitched view, so far fewer tiles to cut and draw.
+const GEOJSON = { type: 'geojson', data: EMPTY, maxzoom: 14 };
+
 /** The whole style: empty GeoJSON sources, filled by main.js from the hub. */
 export function baseStyle() {
-  const sources = { selection: { type: 'geojson', data: EMPTY } };
-  for (const name of Object.keys(SOURCES)) sources[name] = { type: 'geojson', data: EMPTY };
+  const sources = { selection: { ...GEOJSON } };
+  for (const name of Object.keys(SOURCES)) sources[name] = { ...GEOJSON };
   return {
     version: 8,
     name: 'CityOS control centre (offline)',
     sources,
     layers: layers(),
+    // No `sky`: its fog costs about 40 % of every frame; the horizon glow is a CSS gradient.
     light: { anchor: 'viewport', color: '#ffffff', intensity: 0.28, position: [1.3, 200, 35] },
-    sky: {
-      'sky-color': '#0a1428',
-      'horizon-color': '#16284a',
-      'fog-color': BACKGROUND,
-      'sky-horizon-blend': 0.6,
-      'horizon-fog-blend': 0.6,
-      'fog-ground-blend': 0.85,
-    },
   };
 }
 
@@ -308,7 +305,7 @@ export function terrainLayers(bounds, contours) {
         url: '/twin/terrain/hillshade.png',
         coordinates: [[west, north], [east, north], [east, south], [west, south]],
       },
-      contours: { type: 'geojson', data: contours },
+      contours: { ...GEOJSON, data: contours },
     },
     layers: [
       {

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from cityos.core.errors import BadRequestData, InternalError
 from cityos.core.logging import get_logger
@@ -89,11 +89,7 @@ class PostgresStorage:
             name="cityos-hub",
             open=False,
         )
-        try:
-            self.pool.open(wait=True, timeout=30)
-        except PoolTimeout as exc:
-            self.pool.close()
-            raise RuntimeError(f"cannot connect to PostgreSQL at {_redacted(url)}") from exc
+        self.pool.open()  # the server answered above: the pool connects in the background
         from cityos.hub.storage.postgres_contexts import PostgresContextStore
         from cityos.hub.storage.postgres_subscriptions import PostgresSubscriptionStore
         from cityos.hub.storage.postgres_temporal import PostgresTemporalStore

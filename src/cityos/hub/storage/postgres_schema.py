@@ -19,6 +19,11 @@ distribution column for a sharded deployment, see ``docs/scaling.md``):
     for the topological georels and a GiST index on its ``geography`` cast for ``near``.
 ``jsonld_contexts``
     the ``/jsonldContexts`` store (ETSI GS CIM 009 §5.13).
+``subscriptions``, ``notification_outbox`` (version 2)
+    :mod:`cityos.hub.storage.postgres_subscriptions`.
+``temporal_names``, ``temporal_entities``, ``temporal_instances`` (version 3)
+    the history, :mod:`cityos.hub.storage.postgres_temporal`; ``temporal_instances`` is
+    partitioned by month of recording.
 
 The functions ``ngsi_datetime``, ``ngsi_date`` and ``ngsi_time`` normalise temporal text exactly
 as :func:`cityos.hub.query_language.canonical_datetime` (and its siblings) do; ``ngsi_elements``
@@ -269,9 +274,15 @@ def migrate(conn: Any) -> int:
         regular expressions and text comparisons rely on it), or one where PostGIS is missing
         and cannot be created by this role.
     """
-    encoding = conn.execute("SHOW server_encoding").fetchone()[0]
+    encoding, known = conn.execute(
+        "SELECT current_setting('server_encoding'), to_regclass('schema_version') IS NOT NULL"
+    ).fetchone()
     if encoding != "UTF8":
         raise RuntimeError(f"the hub database must be encoded in UTF8, not {encoding}")
+    if known:  # the common case, a current schema: no lock needed to see it
+        found = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        if found == SCHEMA_VERSION:
+            return found
     conn.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK)
     try:
         conn.execute(

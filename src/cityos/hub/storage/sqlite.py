@@ -306,8 +306,11 @@ class _SQLiteTransaction:
         start = conn.execute("SELECT COALESCE(MAX(rid), 0) FROM entities").fetchone()[0] + 1
         rows = []
         type_rows = []
+        geo_rows: list[tuple[Any, ...]] = []
         for rid, entity in enumerate(entities, start):
             types, scope, attrs, datasets = entity_row(entity)
+            boxes = _geo_rows(rid, entity)
+            geo_rows.extend(boxes)
             rows.append(
                 (
                     rid,
@@ -319,89 +322,101 @@ class _SQLiteTransaction:
                     entity.modified_at,
                     attrs,
                     datasets,
+                    len(boxes),
                 )
             )
             type_rows.extend((rid, self.tenant, t) for t in entity.types)
         try:
             conn.executemany(
                 "INSERT INTO entities(rid, tenant, id, types, scope, created_at, modified_at, "
-                "attrs, datasets) VALUES (?,?,?,?,?,?,?,?,?)",
+                "attrs, datasets, geo_slots) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
         except sqlite3.IntegrityError as exc:
             raise InternalError(f"entity insert violated a constraint: {exc}") from exc
         conn.executemany("INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)", type_rows)
-        self._index_geo(
-            [(rid, entity) for rid, entity in enumerate(entities, start)], replace=False
-        )
+        self._insert_geo(geo_rows)
 
     def update(self, entities: list[Entity]) -> None:
         if not entities:
             return
         conn = self.conn
-        rids = self._rids([e.id for e in entities])
+        stored = self._rids([e.id for e in entities])
+        self._drop_geo(list(stored.values()))
         rows = []
-        pairs = []
+        type_rows = []
+        geo_rows: list[tuple[Any, ...]] = []
         for entity in entities:
-            rid = rids[entity.id]
+            rid = stored[entity.id][0]
             types, scope, attrs, datasets = entity_row(entity)
-            rows.append((types, scope, entity.modified_at, attrs, datasets, rid))
-            pairs.append((rid, entity))
+            boxes = _geo_rows(rid, entity)
+            geo_rows.extend(boxes)
+            rows.append((types, scope, entity.modified_at, attrs, datasets, len(boxes), rid))
+            type_rows.extend((rid, self.tenant, t) for t in entity.types)
         conn.executemany(
-            "UPDATE entities SET types = ?, scope = ?, modified_at = ?, attrs = ?, datasets = ? "
-            "WHERE rid = ?",
+            "UPDATE entities SET types = ?, scope = ?, modified_at = ?, attrs = ?, datasets = ?, "
+            "geo_slots = ? WHERE rid = ?",
             rows,
         )
-        conn.executemany("DELETE FROM entity_types WHERE rid = ?", [(r,) for r, _ in pairs])
         conn.executemany(
-            "INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)",
-            [(rid, self.tenant, t) for rid, e in pairs for t in e.types],
+            "DELETE FROM entity_types WHERE rid = ?", [(rid,) for rid, _ in stored.values()]
         )
-        self._index_geo(pairs, replace=True)
+        conn.executemany("INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)", type_rows)
+        self._insert_geo(geo_rows)
 
     def delete(self, ids: list[str]) -> None:
-        rids = list(self._rids(ids).values())
-        self._drop_geo(rids)
-        self.conn.executemany("DELETE FROM entity_types WHERE rid = ?", [(r,) for r in rids])
-        self.conn.executemany("DELETE FROM entities WHERE rid = ?", [(r,) for r in rids])
+        stored = list(self._rids(ids).values())
+        self._drop_geo(stored)
+        rids = [(rid,) for rid, _ in stored]
+        self.conn.executemany("DELETE FROM entity_types WHERE rid = ?", rids)
+        self.conn.executemany("DELETE FROM entities WHERE rid = ?", rids)
 
-    def _rids(self, ids: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
+    def _rids(self, ids: list[str]) -> dict[str, tuple[int, int | None]]:
+        """Row id and number of indexed geometries of each stored entity named in ``ids``."""
+        found: dict[str, tuple[int, int | None]] = {}
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            for rid, eid in self.conn.execute(
-                f"SELECT rid, id FROM entities WHERE tenant = ? AND id IN ({marks})",
+            for rid, eid, slots in self.conn.execute(
+                f"SELECT rid, id, geo_slots FROM entities WHERE tenant = ? AND id IN ({marks})",
                 [self.tenant, *chunk],
             ):
-                found[eid] = rid
+                found[eid] = (rid, slots)
         return found
 
-    def _drop_geo(self, rids: list[int]) -> None:
-        self.conn.executemany(
-            "DELETE FROM geo_rtree WHERE gid BETWEEN ? AND ?",
-            [(rid << GEO_SLOT_BITS, ((rid + 1) << GEO_SLOT_BITS) - 1) for rid in rids],
-        )
+    def _drop_geo(self, stored: list[tuple[int, int | None]]) -> None:
+        """Remove the R*Tree boxes of entities by id (an R*Tree range on ids would scan)."""
+        exact = [((rid << GEO_SLOT_BITS) | slot,) for rid, n in stored if n for slot in range(n)]
+        if exact:
+            self.conn.executemany("DELETE FROM geo_rtree WHERE gid = ?", exact)
+        unknown = [  # rows written before geo_slots was kept
+            (rid << GEO_SLOT_BITS, ((rid + 1) << GEO_SLOT_BITS) - 1)
+            for rid, n in stored
+            if n is None
+        ]
+        if unknown:
+            self.conn.executemany("DELETE FROM geo_rtree WHERE gid BETWEEN ? AND ?", unknown)
 
-    def _index_geo(self, pairs: list[tuple[int, Entity]], *, replace: bool) -> None:
-        """Index every GeoProperty instance's bounding box; the R*Tree row id is derived from
-        the entity's row id, so an entity's boxes are found and dropped by a range of ids."""
-        if replace:
-            self._drop_geo([rid for rid, _ in pairs])
-        rows = []
-        for rid, entity in pairs:
-            for slot, (iri, geometry) in enumerate(geo_instances(entity)):
-                if slot >= GEO_SLOTS:
-                    raise BadRequestData(
-                        f"entity {entity.id} has more than {GEO_SLOTS} GeoProperty instances"
-                    )
-                rows.append(((rid << GEO_SLOT_BITS) | slot, *geo.bounding_box(geometry), rid, iri))
+    def _insert_geo(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             self.conn.executemany(
                 "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat, rid, attr) "
                 "VALUES (?,?,?,?,?,?,?)",
                 rows,
             )
+
+
+def _geo_rows(rid: int, entity: Entity) -> list[tuple[Any, ...]]:
+    """R*Tree rows for every GeoProperty instance of an entity: the box id is derived from the
+    entity's row id (``rid << GEO_SLOT_BITS | slot``), so its boxes are found without a lookup."""
+    rows = []
+    for slot, (iri, geometry) in enumerate(geo_instances(entity)):
+        if slot >= GEO_SLOTS:
+            raise BadRequestData(
+                f"entity {entity.id} has more than {GEO_SLOTS} GeoProperty instances"
+            )
+        rows.append(((rid << GEO_SLOT_BITS) | slot, *geo.bounding_box(geometry), rid, iri))
+    return rows
 
 
 def _get(conn: sqlite3.Connection, tenant: str, ids: Iterable[str]) -> dict[str, Entity]:

@@ -118,6 +118,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX entities_by_tenant ON entities (tenant);
     """,
+    """
+    ALTER TABLE entities ADD COLUMN geo_slots INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,6 +4,7 @@ and the CityOS Server-Sent Events stream of a subscription's notifications."""
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from cityos.core.errors import BadRequestData
 from cityos.hub.http import negotiation as neg
 from cityos.hub.http.params import boolean, non_negative_int, options_of
 from cityos.hub.http.paths import NgsiRoute
+from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.subscriptions.service import SubscriptionService, subscriptions_of
 from cityos.hub.subscriptions.sse import event_stream
 
@@ -31,7 +33,10 @@ def _location(sub_id: str) -> str:
     return f"{PREFIX}/subscriptions/{quote(sub_id, safe=':')}"
 
 
-async def _body(request: Request, service: SubscriptionService, *, merge_patch: bool = False):
+async def _body(
+    request: Request, service: SubscriptionService, *, merge_patch: bool = False
+) -> tuple[dict[str, Any], ActiveContext | None]:
+    """The JSON object of a request and the @context it names (None when it names none)."""
     hub = service.hub
     body = await neg.read_json(request, hub.settings.max_body_bytes, merge_patch=merge_patch)
     if not isinstance(body, dict):

@@ -1,38 +1,42 @@
-"""Subscription documents (ETSI GS CIM 009 §5.2.12-§5.2.16): validation and the compiled form.
+"""Subscription documents (ETSI GS CIM 009 §5.2.12): validation and the compiled form.
 
 A client's subscription is kept as written (its names not expanded) together with its @context;
 :func:`compile_subscription` validates it and prepares, once, everything matching and delivery
 need: expanded entity types and attribute names, the compiled ``q`` predicate, the geo-query, the
-render options of the notification data and the endpoint. Errors are
+render options of the notification data and the endpoint (those two from
+:mod:`~cityos.hub.subscriptions.params`). Errors are
 :class:`~cityos.core.errors.BadRequestData` naming the member; members the specification defines
 but CityOS does not implement are :class:`~cityos.core.errors.OperationNotSupported`.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from cityos.core.errors import BadRequestData, OperationNotSupported
+from cityos.core.errors import BadRequestData
 from cityos.core.timeutil import isoformat, parse_datetime
 from cityos.hub.geo import GeoQuery, parse_geoquery_object
 from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.model import check_entity_id, check_name, is_uri
 from cityos.hub.query_eval import Predicate, compile_predicate
 from cityos.hub.query_language import parse_q
-from cityos.hub.representation import Format, RenderOptions
+from cityos.hub.representation import RenderOptions
 from cityos.hub.storage.base import EntitySelector
+from cityos.hub.subscriptions.params import (
+    HTTP_SCHEMES,
+    attribute_names,
+    check_members,
+    clean_notification,
+    number,
+    parse_endpoint,
+    render_options,
+)
 from cityos.hub.type_selection import parse_type_selection
 
 SUBSCRIPTION_TYPE = "Subscription"
-JSON = "application/json"
-JSON_LD = "application/ld+json"
-HTTP_SCHEMES = frozenset({"http", "https"})
-MQTT_SCHEMES = frozenset({"mqtt", "mqtts"})
 
 #: Trigger bits. ``entityUpdated`` is the three attribute triggers together (§5.2.12).
 ENTITY_CREATED, ENTITY_DELETED = 1, 2
@@ -47,8 +51,6 @@ TRIGGER_BITS: dict[str, int] = {
 }
 #: Used when ``notificationTrigger`` is absent (§5.2.12).
 DEFAULT_TRIGGERS = ("attributeCreated", "attributeUpdated")
-FORMATS: tuple[Format, ...] = ("normalized", "keyValues", "concise")
-ACCEPTS = (JSON, JSON_LD)
 
 _MEMBERS = frozenset(
     {
@@ -59,23 +61,7 @@ _MEMBERS = frozenset(
 )  # fmt: skip
 #: Read-only members a client may send back (copied from a GET); they are ignored.
 READ_ONLY = frozenset({"status", "createdAt", "modifiedAt"})
-NOTIFICATION_READ_ONLY = frozenset(
-    {
-        "status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure",
-        "lastFailureReason", "deadLetters",
-    }
-)  # fmt: skip
 _UNSUPPORTED = frozenset({"csf", "scopeQ", "temporalQ", "datasetId"})
-_NOTIFICATION_MEMBERS = frozenset({"attributes", "format", "endpoint", "sysAttrs", "pick", "omit"})
-_NOTIFICATION_UNSUPPORTED = frozenset({"showChanges", "join", "joinLevel"})
-_ENDPOINT_MEMBERS = frozenset({"uri", "accept", "receiverInfo", "timeout"})
-_ENDPOINT_UNSUPPORTED = frozenset({"cooldown", "notifierInfo"})
-#: Headers the broker sets itself; receiverInfo may not override them.
-RESERVED_HEADERS = frozenset(
-    {"content-type", "content-length", "link", "ngsild-tenant", "host", "transfer-encoding",
-     "connection"}
-)  # fmt: skip
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,19 +153,9 @@ def clean_document(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequestData("a subscription must be a JSON object")
     document = {k: v for k, v in body.items() if k not in READ_ONLY and k != "@context"}
-    _check_members(document, _MEMBERS, _UNSUPPORTED, "subscription")
-    notification = document.get("notification")
-    if isinstance(notification, dict):
-        notification = {k: v for k, v in notification.items() if k not in NOTIFICATION_READ_ONLY}
-        _check_members(
-            notification, _NOTIFICATION_MEMBERS, _NOTIFICATION_UNSUPPORTED, "notification"
-        )
-        endpoint = notification.get("endpoint")
-        if isinstance(endpoint, dict):
-            _check_members(
-                endpoint, _ENDPOINT_MEMBERS, _ENDPOINT_UNSUPPORTED, "notification.endpoint"
-            )
-        document["notification"] = notification
+    check_members(document, _MEMBERS, _UNSUPPORTED, "subscription")
+    if isinstance(document.get("notification"), dict):
+        document["notification"] = clean_notification(document["notification"])
     return document
 
 
@@ -249,12 +225,12 @@ def compile_subscription(
     if "jsonldContext" in document and not is_uri(document["jsonldContext"]):
         raise BadRequestData("'jsonldContext' must be an absolute URI")
     selectors, patterns = _entities(document, expand)
-    watched = _names(document, "watchedAttributes", expand)
+    watched = attribute_names(document, "watchedAttributes", expand)
     if selectors is None and watched is None:
         raise BadRequestData("a subscription needs 'entities' or 'watchedAttributes' (or both)")
     triggers = _triggers(document)
-    time_interval = _number(document, "timeInterval", positive=True)
-    throttling = _number(document, "throttling", positive=False) or 0.0
+    time_interval = number(document, "timeInterval", positive=True)
+    throttling = number(document, "throttling", positive=False) or 0.0
     if time_interval is not None:
         for member in ("watchedAttributes", "throttling", "notificationTrigger"):
             if member in document:
@@ -277,7 +253,7 @@ def compile_subscription(
     notification = document.get("notification")
     if not isinstance(notification, dict):
         raise BadRequestData("'notification' is required and must be an object")
-    uri, accept, receiver_info, timeout_s = _endpoint(notification.get("endpoint"))
+    endpoint = parse_endpoint(notification.get("endpoint"))
     return Subscription(
         tenant=tenant,
         id=sub_id,
@@ -300,11 +276,11 @@ def compile_subscription(
         q=q,
         geo=geo,
         geoproperty=geoproperty,
-        render=_render_options(notification, document.get("lang"), expand),
-        uri=uri,
-        accept=accept,
-        receiver_info=receiver_info,
-        timeout_s=timeout_s,
+        render=render_options(notification, document.get("lang"), expand),
+        uri=endpoint.uri,
+        accept=endpoint.accept,
+        receiver_info=endpoint.receiver_info,
+        timeout_s=endpoint.timeout_s,
         throttling=throttling,
         time_interval=time_interval,
         expires_at=expires_at,
@@ -313,19 +289,6 @@ def compile_subscription(
 
 
 # -- members -------------------------------------------------------------------------------------
-
-
-def _check_members(
-    obj: Mapping[str, Any], known: frozenset[str], unsupported: frozenset[str], where: str
-) -> None:
-    not_implemented = sorted(set(obj) & unsupported)
-    if not_implemented:
-        raise OperationNotSupported(
-            f"{where} member(s) not supported by CityOS: {', '.join(not_implemented)}"
-        )
-    unknown = sorted(set(obj) - known)
-    if unknown:
-        raise BadRequestData(f"unknown {where} member(s): {', '.join(unknown)}")
 
 
 def _entities(
@@ -366,16 +329,6 @@ def _entities(
     return tuple(selectors), tuple(patterns)
 
 
-def _names(obj: Mapping[str, Any], member: str, expand: Any) -> frozenset[str] | None:
-    """A non-empty array of attribute names, expanded."""
-    if member not in obj:
-        return None
-    names = obj[member]
-    if not isinstance(names, list) or not names:
-        raise BadRequestData(f"'{member}' must be a non-empty array of attribute names")
-    return frozenset(expand(check_name(n)) for n in names)
-
-
 def _triggers(document: dict[str, Any]) -> int:
     names = document.get("notificationTrigger", list(DEFAULT_TRIGGERS))
     if not isinstance(names, list) or not names:
@@ -389,18 +342,6 @@ def _triggers(document: dict[str, Any]) -> int:
     return bits
 
 
-def _number(document: dict[str, Any], member: str, *, positive: bool) -> float | None:
-    if member not in document:
-        return None
-    value = document[member]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadRequestData(f"'{member}' must be a number of seconds")
-    if value < 0 or (positive and value == 0):
-        bound = "greater than 0" if positive else "0 or more"
-        raise BadRequestData(f"'{member}' must be {bound} seconds, not {value}")
-    return float(value)
-
-
 def _expires_at(document: dict[str, Any], now: str | None) -> str | None:
     if "expiresAt" not in document:
         return None
@@ -412,86 +353,3 @@ def _expires_at(document: dict[str, Any], now: str | None) -> str | None:
     if now is not None and moment <= now:
         raise BadRequestData(f"'expiresAt' {raw} is in the past")
     return moment
-
-
-def _endpoint(endpoint: Any) -> tuple[str, str, tuple[tuple[str, str], ...], float | None]:
-    """Validate ``notification.endpoint`` (§5.2.15)."""
-    if not isinstance(endpoint, dict):
-        raise BadRequestData("'notification.endpoint' is required and must be an object")
-    uri = endpoint.get("uri")
-    if not is_uri(uri):
-        raise BadRequestData(f"'notification.endpoint.uri' must be an absolute URI, not {uri!r}")
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if scheme not in HTTP_SCHEMES | MQTT_SCHEMES:
-        raise BadRequestData(
-            f"'notification.endpoint.uri' scheme {scheme!r} is not supported; "
-            "use http, https, mqtt or mqtts"
-        )
-    if not parts.netloc:
-        raise BadRequestData(f"'notification.endpoint.uri' {uri!r} has no host")
-    accept = endpoint.get("accept", JSON)
-    if accept not in ACCEPTS:
-        raise BadRequestData(
-            f"'notification.endpoint.accept' must be one of {', '.join(ACCEPTS)}, not {accept!r}"
-        )
-    receiver_info: list[tuple[str, str]] = []
-    items = endpoint.get("receiverInfo", [])
-    if not isinstance(items, list):
-        raise BadRequestData("'notification.endpoint.receiverInfo' must be an array")
-    for index, pair in enumerate(items):
-        where = f"notification.endpoint.receiverInfo[{index}]"
-        if not isinstance(pair, dict) or set(pair) != {"key", "value"}:
-            raise BadRequestData(f"{where} must be an object with 'key' and 'value'")
-        key, value = pair["key"], pair["value"]
-        if not isinstance(key, str) or not _HEADER_NAME.match(key):
-            raise BadRequestData(f"{where}.key {key!r} is not a valid HTTP header name")
-        if key.lower() in RESERVED_HEADERS:
-            raise BadRequestData(f"{where}.key {key!r} is a header the broker sets itself")
-        if not isinstance(value, str) or any(c in value for c in "\r\n\x00"):
-            raise BadRequestData(f"{where}.value must be a string without line breaks")
-        receiver_info.append((key, value))
-    timeout_s = None
-    if "timeout" in endpoint:
-        timeout = _number(endpoint, "timeout", positive=True)
-        timeout_s = None if timeout is None else timeout / 1000.0
-    return uri, accept, tuple(receiver_info), timeout_s
-
-
-def _render_options(notification: dict[str, Any], lang: str | None, expand: Any) -> RenderOptions:
-    """How the notification data is rendered (§5.2.14: attributes, format, sysAttrs)."""
-    fmt = notification.get("format", "normalized")
-    if fmt not in FORMATS:
-        raise BadRequestData(
-            f"unknown notification.format {fmt!r}; use one of {', '.join(FORMATS)}"
-        )
-    sys_attrs = notification.get("sysAttrs", False)
-    if not isinstance(sys_attrs, bool):
-        raise BadRequestData("'notification.sysAttrs' must be true or false")
-    attributes = _names(notification, "attributes", expand)
-    pick = _member_names(notification, "pick")
-    omit = _member_names(notification, "omit") or []
-    if pick is not None and omit:
-        raise BadRequestData("'notification.pick' and 'notification.omit' cannot both be given")
-    attrs = attributes
-    if pick is not None:
-        picked = frozenset(expand(n) for n in pick if n not in ("id", "type"))
-        attrs = picked if attrs is None else attrs & picked
-    return RenderOptions(
-        format=fmt,
-        sys_attrs=sys_attrs,
-        attrs=attrs,
-        omit=frozenset(expand(n) for n in omit if n not in ("id", "type")),
-        pick_id=(pick is None or "id" in pick) and "id" not in omit,
-        pick_type=(pick is None or "type" in pick) and "type" not in omit,
-        lang=lang,
-    )
-
-
-def _member_names(notification: dict[str, Any], member: str) -> list[str] | None:
-    if member not in notification:
-        return None
-    names = notification[member]
-    if not isinstance(names, list) or not names:
-        raise BadRequestData(f"'notification.{member}' must be a non-empty array of names")
-    return [n if n in ("id", "type") else check_name(n) for n in names]

@@ -22,7 +22,8 @@ from cityos.hub.http.negotiation import TENANT_HEADER, link_header
 from cityos.hub.model import Entity
 from cityos.hub.representation import render_entity
 from cityos.hub.storage.base import DEFAULT_TENANT
-from cityos.hub.subscriptions.model import JSON_LD, Subscription
+from cityos.hub.subscriptions.model import Subscription
+from cityos.hub.subscriptions.params import JSON_LD
 
 NOTIFICATION_TYPE = "Notification"
 USER_AGENT = f"CityOS/{cityos.__version__}"

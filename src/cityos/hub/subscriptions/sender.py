@@ -86,6 +86,7 @@ class NotificationSender:
         self._last_attempt: dict[Key, float] = {}
         self._next_periodic: dict[Key, float] = {}
         self._timers: list[float] = []
+        self._timer_set: set[float] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
     @property
@@ -153,15 +154,18 @@ class NotificationSender:
                 self._stopping.wait(self.poll_interval_s)
 
     def _timer(self, at: float) -> None:
+        """Wake the dispatcher at ``at`` (a Unix time); each instant is kept once."""
         with self._lock:
-            heapq.heappush(self._timers, at)
+            if at not in self._timer_set:
+                self._timer_set.add(at)
+                heapq.heappush(self._timers, at)
 
     def _wait_time(self) -> float:
         now = time.time()
         with self._lock:
             due = False
             while self._timers and self._timers[0] <= now:
-                heapq.heappop(self._timers)
+                self._timer_set.discard(heapq.heappop(self._timers))
                 due = True
             if due:
                 return 0.0
@@ -185,7 +189,7 @@ class NotificationSender:
             key = (row.tenant, row.subscription_id)
             if key in busy:
                 continue
-            sub = self.service.index.get(*key)
+            sub = self.service.index.get(*key) or self.service.refresh(*key)
             if sub is None or not sub.live(now) or not sub.http_endpoint:
                 dropped = store.discard(*key)
                 log.info(

@@ -4,7 +4,8 @@ delete subscriptions, with the same semantics over HTTP and in-process.
 :func:`install` attaches a :class:`SubscriptionService` to a :class:`~cityos.hub.broker.Hub`: it
 registers the :class:`~cityos.hub.subscriptions.outbox.NotificationOutbox` plugin, loads every
 stored subscription into the in-memory :class:`~cityos.hub.subscriptions.matching.SubscriptionIndex`
-(kept current by every create, update and delete made through this service) and owns the
+(kept current by every create, update and delete made through this service, and reloaded by the
+sender when it meets the queued notifications of a subscription it does not know) and owns the
 :class:`~cityos.hub.subscriptions.sender.NotificationSender` and the SSE
 :class:`~cityos.hub.subscriptions.sse.Broadcaster`. The index lives in the process: several
 processes writing to one database each match with the subscriptions they loaded or changed.
@@ -21,6 +22,7 @@ from cityos.core.errors import (
     CityOSError,
     OperationNotSupported,
     ResourceNotFound,
+    TooManyResults,
 )
 from cityos.core.logging import get_logger
 from cityos.core.timeutil import now_iso
@@ -31,7 +33,6 @@ from cityos.hub.storage.base import DEFAULT_TENANT
 from cityos.hub.subscriptions.matching import SubscriptionIndex
 from cityos.hub.subscriptions.model import (
     DEFAULT_TRIGGERS,
-    JSON,
     SUBSCRIPTION_TYPE,
     Subscription,
     clean_document,
@@ -39,6 +40,7 @@ from cityos.hub.subscriptions.model import (
     merge_fragment,
 )
 from cityos.hub.subscriptions.outbox import NotificationOutbox
+from cityos.hub.subscriptions.params import JSON
 from cityos.hub.subscriptions.sender import NotificationSender
 from cityos.hub.subscriptions.sse import Broadcaster
 from cityos.hub.subscriptions.store import StoredSubscription, SubscriptionStore
@@ -106,7 +108,7 @@ class SubscriptionService:
         if limit < 0 or offset < 0:
             raise BadRequestData("'limit' and 'offset' must not be negative")
         if limit > settings.max_limit:
-            raise BadRequestData(f"'limit' {limit} is above the maximum of {settings.max_limit}")
+            raise TooManyResults(f"'limit' {limit} is above the maximum of {settings.max_limit}")
         return self._store().page(self.hub.read_tenant(tenant), limit=limit, offset=offset)
 
     def update(
@@ -202,6 +204,24 @@ class SubscriptionService:
         """The active context of a subscription's names (for a response's Link or @context)."""
         sub = self.index.get(stored.tenant, stored.id)
         return sub.ctx if sub is not None else self.hub.context(stored.context)
+
+    def refresh(self, tenant: str, sub_id: str) -> Subscription | None:
+        """Reload one subscription from the store into the index (it may have been created or
+        changed by another process sharing the database); None if it is gone or unusable."""
+        stored = self.store.get(tenant, sub_id) if self.store is not None else None
+        if stored is None:
+            self.index.remove(tenant, sub_id)
+            return None
+        try:
+            sub = self._compile(stored, stored.document, None)
+        except CityOSError as exc:
+            log.error(
+                "a stored subscription cannot be used",
+                extra={"subscription": sub_id, "detail": exc.detail},
+            )
+            return None
+        self.index.put(sub)
+        return sub
 
     def exists(self, sub_id: str, tenant: str) -> bool:
         """Whether the subscription is known to this process (cheap: the in-memory index)."""
