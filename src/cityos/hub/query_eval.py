@@ -182,7 +182,16 @@ def _comparison(path: ResolvedPath, term: Comparison) -> Callable[[Mapping[str, 
         def test(node: Mapping[str, Any]) -> bool:
             return any(map(compare, _candidates(node, path, language)))
 
-    if path.meta is None and (op in ORDERING or op in (Operator.MATCH, Operator.NOT_MATCH)):
+    numeric = isinstance(term.operand, NumberValue) or (
+        isinstance(term.operand, Range) and isinstance(term.operand.low, NumberValue)
+    )
+    # As in the SQL compilers: a Relationship's object is a URI, which a numeric test never
+    # matches, so only non-numeric ordering and pattern tests need the explicit guard.
+    if (
+        path.meta is None
+        and not numeric
+        and (op in ORDERING or op in (Operator.MATCH, Operator.NOT_MATCH))
+    ):
         return lambda node: node.get("type") not in _RELATIONSHIPS and test(node)
     return test
 
