@@ -100,18 +100,15 @@ def raw_copy_instances(url: str, batches: list[list[dict]]) -> float:
         conn.execute("CREATE INDEX ON raw_instances (entity, attr, observed)")
         start = time.perf_counter()
         for batch in batches:
-            with conn.transaction(), conn.cursor() as cur:
-                with cur.copy("COPY raw_instances FROM STDIN") as copy:
-                    for e in batch:
-                        for attr in ("pm25", "pm10"):
-                            copy.write_row(
-                                (
-                                    e["id"],
-                                    attr,
-                                    e[attr]["observedAt"],
-                                    orjson.dumps(e[attr]).decode(),
-                                )
-                            )
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy("COPY raw_instances FROM STDIN") as copy,
+            ):
+                for e in batch:
+                    for attr in ("pm25", "pm10"):
+                        value = orjson.dumps(e[attr]).decode()
+                        copy.write_row((e["id"], attr, e[attr]["observedAt"], value))
         return time.perf_counter() - start
 
 
