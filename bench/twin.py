@@ -3,7 +3,7 @@
 Measures, in one run and on fresh SQLite hubs in a temporary directory:
 
 * ``generate``: :func:`cityos.twin.generator.generate` plus the entity encoding;
-* ``load``: :func:`cityos.twin.loader.load_entities` (validation, snapshot, batch upserts);
+* ``load``: :func:`cityos.twin.loader.load_entities` (parse all, then one transaction);
 * ``raw``: ``Hub.batch_upsert`` of the same, already generated entities in the same batches.
 
 Prints entities/s for each and the ratios load/raw and (generate + load)/raw.
@@ -22,7 +22,7 @@ from pathlib import Path
 from cityos.core.settings import Settings
 from cityos.hub.backends import open_hub
 from cityos.twin.generator import count_by_type, generate
-from cityos.twin.loader import BATCH_SIZE, load_entities
+from cityos.twin.loader import load_entities
 from cityos.twin.site import GeneratorParameters
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=51)
     parser.add_argument("--population", type=int, default=20_164)
     parser.add_argument("--households", type=int, default=8_714)
-    parser.add_argument("--batch", type=int, default=BATCH_SIZE)
+    parser.add_argument("--batch", type=int, default=5000, help="raw upsert batch size")
     args = parser.parse_args()
     params = GeneratorParameters(
         seed=args.seed, population=args.population, households=args.households
@@ -48,7 +48,7 @@ def main() -> None:
         hub = open_hub(Settings(data_dir=Path(tmp) / "load"))
         gc.collect()
         started = time.perf_counter()
-        load_entities(hub, entities, batch_size=args.batch)
+        load_entities(hub, entities)
         t_load = time.perf_counter() - started
         hub.storage.close()
 

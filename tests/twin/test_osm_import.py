@@ -122,3 +122,16 @@ def test_a_broken_pbf_is_a_clear_error(tmp_path):
         read_osm(bad)
     with pytest.raises(OsmImportError, match="does not exist"):
         read_osm(tmp_path / "missing.osm.pbf")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.95])
+def test_a_truncated_pbf_fails_before_any_write(hub, tmp_path, keep):
+    town = write_town(tmp_path / "town.osm.pbf")
+    load_entities(hub, read_osm(town, site="Town").entities)
+    before = sorted(e.id for e in hub.storage.iter_entities(""))
+    data = town.read_bytes()
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(data[: int(len(data) * keep)])  # the file ends in the middle of a block
+    with pytest.raises(OsmImportError, match="unexpected EOF"):
+        read_osm(cut, site="Cut")
+    assert sorted(e.id for e in hub.storage.iter_entities("")) == before

@@ -568,6 +568,22 @@ class Hub:
         self._committed(name, changes)
         return result
 
+    def bulk_upsert(
+        self,
+        bodies: Sequence[Any],
+        ctx: ActiveContext,
+        tenant: str = DEFAULT_TENANT,
+        *,
+        chunk_size: int | None = None,
+        progress: Any = None,
+    ) -> BatchResult:
+        """Create or replace any number of entities in one transaction, all or none (for bulk
+        loads; not capped by ``max_batch_entities``). See :mod:`cityos.hub.bulk`."""
+        from cityos.hub import bulk
+
+        size = bulk.CHUNK_SIZE if chunk_size is None else chunk_size
+        return bulk.bulk_upsert(self, bodies, ctx, tenant, chunk_size=size, progress=progress)
+
     def _batch_items(self, items: Any) -> list[Any]:
         if not isinstance(items, list):
             raise BadRequestData("the payload of a batch operation must be a JSON array")
