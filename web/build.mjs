@@ -48,10 +48,34 @@ for (const name of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs']) {
 await copyFile(`${maplibre}LICENSE.txt`, `${out}LICENSE-maplibre-gl.txt`);
 await copyFile(here('index.html'), `${out}index.html`);
 
+// Map label glyphs: signed-distance-field PBF ranges of Noto Sans Regular, prebuilt in the npm
+// package tileserver-gl-styles. Only the ranges our names use are shipped (Basic Latin + Latin-1,
+// Latin Extended-A, General Punctuation); Hangul is drawn by the browser from a local font
+// (MapLibre's localIdeographFontFamily), so no CJK ranges are needed.
+const FONT = 'Noto Sans Regular';
+const GLYPH_RANGES = ['0-255', '256-511', '8192-8447'];
+const fonts = here('node_modules/tileserver-gl-styles/');
+await mkdir(`${out}fonts/${FONT}`, { recursive: true });
+for (const range of GLYPH_RANGES) {
+  await copyFile(`${fonts}fonts/${FONT}/${range}.pbf`, `${out}fonts/${FONT}/${range}.pbf`);
+}
+await copyFile(`${fonts}LICENSE.md`, `${out}fonts/LICENSE-tileserver-gl-styles.txt`);
+await writeFile(
+  `${out}fonts/NOTICE.txt`,
+  `${FONT} glyphs (ranges ${GLYPH_RANGES.join(', ')}), SDF PBFs from the npm package ` +
+    'tileserver-gl-styles 2.0.0. Noto Sans is Copyright Google LLC, licensed under the SIL Open ' +
+    'Font License 1.1; the package licence is in LICENSE-tileserver-gl-styles.txt.\n',
+);
+
 let total = 0;
 for (const name of ['index.html', 'app.js', 'app.css', 'maplibre-gl.mjs', 'maplibre-gl-worker.mjs']) {
   const { size } = await stat(`${out}${name}`);
   total += size;
   console.log(`${name.padEnd(24)} ${(size / 1024).toFixed(1).padStart(8)} KiB`);
+}
+for (const range of GLYPH_RANGES) {
+  const { size } = await stat(`${out}fonts/${FONT}/${range}.pbf`);
+  total += size;
+  console.log(`${`glyphs ${range}`.padEnd(24)} ${(size / 1024).toFixed(1).padStart(8)} KiB`);
 }
 console.log(`${'total'.padEnd(24)} ${(total / 1024).toFixed(1).padStart(8)} KiB`);

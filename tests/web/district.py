@@ -77,13 +77,20 @@ def roads() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def road(
-        name: str, cls: str, pts: list[tuple[float, float]], width: float, lanes: int, speed: int
+        name: str,
+        cls: str,
+        pts: list[tuple[float, float]],
+        width: float,
+        lanes: int,
+        speed: int,
+        korean: str | None = None,
     ):
         out.append(
             {
                 "id": _urn("RoadSegment", name),
                 "type": "RoadSegment",
                 "name": _prop(name.replace("-", " ")),
+                **({"alternateName": _prop(korean)} if korean else {}),
                 "roadClass": _prop(cls),
                 "width": _prop(width, unitCode="MTR"),
                 "totalLaneNumber": _prop(lanes),
@@ -93,8 +100,8 @@ def roads() -> list[dict[str, Any]]:
         )
 
     ring = _circle(RING_RADIUS_M, 64)
-    road("Ring-Road", "ring", [*ring, ring[0]], 24, 4, 50)
-    road("BRT-Axis", "brt", [(0, -820), (0, 820)], 20, 2, 50)
+    road("Ring-Road", "ring", [*ring, ring[0]], 24, 4, 50, korean="순환도로")
+    road("BRT-Axis", "brt", [(0, -820), (0, 820)], 20, 2, 50, korean="BRT 중앙축")
     road(
         "National-Road-1",
         "nationalRoad",
@@ -139,14 +146,22 @@ def buildings(rng: random.Random) -> list[dict[str, Any]]:
         (180, -120): ("public", "Community Welfare Centre", "welfare", 12.0),
         (-180, -240): ("school", "Sejong 5-1 Middle School", "school", 16.0),
     }
+    korean = {
+        "Urban Integrated Data AI Center": "도시통합데이터 AI센터",
+        "Sejong 5-1 Elementary School": "세종 5-1 초등학교",
+        "Community Welfare Centre": "주민복지센터",
+        "Sejong 5-1 Middle School": "세종 5-1 중학교",
+    }
     n = 0
     for b, (cx, cy) in enumerate(_block_centres()):
         if (int(cx), int(cy)) in special:
             use, name, facility, height = special[(int(cx), int(cy))]
             n += 1
-            out.append(
-                _building(n, cx, cy, 70, 55, use, name, height, facility=facility, block=b + 1)
+            building = _building(
+                n, cx, cy, 70, 55, use, name, height, facility=facility, block=b + 1
             )
+            building["alternateName"] = _prop(korean[name])
+            out.append(building)
             continue
         axis = max(0.0, 1 - abs(cx) / 420)
         for k in range(rng.choice([2, 3, 4])):
@@ -295,6 +310,7 @@ def points() -> list[dict[str, Any]]:
                 "id": _urn("TransitStop", f"BRT-{i + 1}"),
                 "type": "TransitStop",
                 "name": _prop(f"BRT 5-1 stop {i + 1}"),
+                "alternateName": _prop(f"BRT 5-1 정류장 {i + 1}"),
                 "stopKind": _prop("brt"),
                 "location": _point(14, y),
             }
@@ -307,6 +323,7 @@ def points() -> list[dict[str, Any]]:
                 "id": _urn("TransitStop", f"Shuttle-{i + 1}"),
                 "type": "TransitStop",
                 "name": _prop(f"Shuttle stop {i + 1}"),
+                "alternateName": _prop(f"셔틀 정류장 {i + 1}"),
                 "stopKind": _prop("shuttle"),
                 "location": _point(x + 6, y + 6),
             }

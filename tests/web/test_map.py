@@ -365,6 +365,67 @@ def test_korean_interface(page):
     assert console.errors == []
 
 
+RENDERED_LABELS = """() => {
+    const map = window.cityos.map;
+    const out = {};
+    for (const id of ['labels-roads', 'labels-facilities', 'labels-stops']) {
+        out[id] = map.queryRenderedFeatures({layers: [id]}).map((f) => f.properties.name);
+    }
+    return out;
+}"""
+
+
+def test_names_are_drawn_as_labels(page):
+    the_page, console = page
+    settle(the_page)
+    rendered = the_page.evaluate(RENDERED_LABELS)
+    stops = {e["name"]["value"] for e in ENTITIES if e["type"] == "TransitStop"}
+    facilities = {e["name"]["value"] for e in ENTITIES if "facility" in e}
+    assert rendered["labels-stops"] and set(rendered["labels-stops"]) <= stops
+    assert rendered["labels-facilities"] and set(rendered["labels-facilities"]) <= facilities
+    assert "Ring Road" in rendered["labels-roads"]
+    fonts = the_page.evaluate(
+        "performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/fonts/'))"
+    )
+    assert any(url.endswith("/Noto%20Sans%20Regular/0-255.pbf") for url in fonts), fonts
+    with_labels = map_pixels(the_page, "map-labels-on")
+    the_page.get_by_label("Place & road names").uncheck()
+    settle(the_page)
+    assert the_page.evaluate(RENDERED_LABELS) == {
+        "labels-roads": [], "labels-facilities": [], "labels-stops": []
+    }  # fmt: skip
+    without = map_pixels(the_page, "map-labels-off")
+    the_page.get_by_label("Place & road names").check()
+    settle(the_page)
+    changed = (np.abs(with_labels - without).sum(axis=2) > 60).mean()
+    assert changed > 0.002, f"hiding the labels changed only {changed:.3%} of the pixels"
+    assert console.errors == []
+
+
+def test_labels_follow_the_interface_language(page):
+    the_page, console = page
+    english = map_pixels(the_page, "map-labels-en")
+    the_page.locator("#lang-toggle").click()
+    try:
+        settle(the_page)
+        field = the_page.evaluate(
+            "window.cityos.map.getLayoutProperty('labels-stops', 'text-field')"
+        )
+        assert field == ["coalesce", ["get", "alternateName"], ["get", "name"]]
+        korean = map_pixels(the_page, "map-labels-ko")
+        the_page.screenshot(path=str(ARTIFACTS / "control-centre-ko-labels.png"))
+        changed = (np.abs(english - korean).sum(axis=2) > 60).mean()
+        assert changed > 0.001, f"Korean labels changed only {changed:.3%} of the pixels"
+        assert the_page.evaluate(RENDERED_LABELS)["labels-stops"]  # still placed
+    finally:
+        the_page.locator("#lang-toggle").click()
+        settle(the_page)
+    field = the_page.evaluate("window.cityos.map.getLayoutProperty('labels-stops', 'text-field')")
+    assert field == ["get", "name"]
+    assert console.errors == []
+
+
 def test_live_observations_update_without_reload(page, server):
     the_page, _ = page
     stations = [e for e in ENTITIES if e["type"] == "AirQualityObserved"]

@@ -39,7 +39,24 @@ def test_the_page_loads_nothing_remote():
     text = "".join((STATIC_DIR / n).read_text() for n in ("index.html", "app.js", "app.css"))
     remote = re.findall(r"""(?:src|href|url)\s*[=(]\s*["']?(https?://[^"')\s]+)""", text)
     assert remote == []
-    assert "glyphs" not in (STATIC_DIR / "app.js").read_text()  # no glyph server in the style
+    # Label glyphs come from the page's own server, not a glyph service.
+    assert "/static/fonts/{fontstack}/{range}.pbf" in (STATIC_DIR / "app.js").read_text()
+
+
+@pytest.mark.parametrize("glyph_range", ["0-255", "256-511", "8192-8447"])
+def test_label_glyphs_are_served(client, glyph_range):
+    response = client.get(
+        f"/static/fonts/Noto%20Sans%20Regular/{glyph_range}.pbf",
+        headers={"Accept-Encoding": "gzip"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-protobuf"
+    path = STATIC_DIR / "fonts" / "Noto Sans Regular" / f"{glyph_range}.pbf"
+    assert response.content == path.read_bytes() and len(response.content) > 10_000
+    assert b"Noto Sans Regular" in response.content[:64]  # the PBF's fontstack name
+    missing = client.get("/static/fonts/Noto%20Sans%20Regular/44032-44287.pbf")
+    assert missing.status_code == 404  # Hangul is drawn by the browser, not shipped
+    assert missing.headers["content-type"] == "application/problem+json"
 
 
 def test_static_assets_have_types_etags_and_gzip(client):

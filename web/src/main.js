@@ -9,11 +9,15 @@ import { addIcons } from './icons.js';
 import { closeInspector, inspect, inspectedId, refreshInspector } from './inspector.js';
 import { poll } from './live.js';
 import { buildLegend, buildToggles, setCount, setUnavailable, updateOverview } from './panel.js';
-import { GROUPS, LIVE_SOURCES, PICKABLE, SOURCES, baseStyle, terrainLayers } from './style.js';
+import {
+  GROUPS, LABEL_LAYERS, LIVE_SOURCES, PICKABLE, SOURCES, baseStyle, labelText, terrainLayers,
+} from './style.js';
 
 /** Centre of the Sejong 5-1 living zone [lon, lat], used until the data sets the view. */
 const CENTRE = [127.305, 36.497];
 const LIVE_INTERVAL_S = 5;
+/** Local fonts that draw Hangul (and other CJK) labels; Latin comes from the bundled glyphs. */
+const HANGUL_FONTS = "'Noto Sans CJK KR', 'Noto Sans KR', 'Apple SD Gothic Neo', 'Malgun Gothic', 'NanumGothic', sans-serif";
 
 const collections = {};
 const visible = Object.fromEntries(GROUPS.map((g) => [g.id, true]));
@@ -213,6 +217,13 @@ async function refreshLive(map) {
   }
 }
 
+/** Show place and road names in the interface language. */
+function applyLabelLanguage(map) {
+  for (const id of LABEL_LAYERS) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'text-field', labelText(lang()));
+  }
+}
+
 function wireLanguage() {
   const button = document.getElementById('lang-toggle');
   button.addEventListener('click', () => setLang(lang() === 'ko' ? 'en' : 'ko'));
@@ -233,7 +244,8 @@ function main() {
 
   const map = new maplibregl.Map({
     container: 'map',
-    style: baseStyle(),
+    style: baseStyle(window.location.origin, lang()),
+    localIdeographFontFamily: HANGUL_FONTS,
     center: CENTRE,
     zoom: 15,
     pitch: 58,
@@ -250,7 +262,10 @@ function main() {
     'bottom-right',
   );
   map.getCanvas().setAttribute('aria-label', t('app.map'));
-  onLangChange(() => map.getCanvas().setAttribute('aria-label', t('app.map')));
+  onLangChange(() => {
+    map.getCanvas().setAttribute('aria-label', t('app.map'));
+    applyLabelLanguage(map);
+  });
 
   buildToggles((groupId, isVisible) => {
     visible[groupId] = isVisible;

@@ -17,6 +17,7 @@ const SWATCH = {
   facilities: '#a78bfa',
   parking: '#3b82f6',
   air: 'linear-gradient(90deg, #3b82f6, #22c55e, #f59e0b, #ef4444)',
+  labels: 'linear-gradient(180deg, transparent 30%, #e6fbff 30% 45%, transparent 45% 58%, #94a3b8 58% 72%, transparent 72%)',
 };
 
 function el(tag, attrs = {}, ...children) {

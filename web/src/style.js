@@ -1,6 +1,7 @@
 // The offline base style: a dark background, the hub's layers and (when available) terrain.
-// No tiles, glyphs or sprites are fetched: names appear in HTML (tooltip, inspector), icons are
-// drawn on a canvas (icons.js).
+// No tiles or sprites are fetched: icons are drawn on a canvas (icons.js). Label glyphs come from
+// the bundle (/static/fonts/, Latin ranges of Noto Sans); Hangul is drawn by the browser from a
+// local font (MapLibre's localIdeographFontFamily, set in main.js).
 
 import { stepExpression } from './aqi.js';
 import {
@@ -33,6 +34,22 @@ export const SOURCES = {
 /** Sources refreshed by polling: live observations. */
 export const LIVE_SOURCES = ['air', 'parking'];
 
+/** Symbol layers that draw names (facilities, BRT and shuttle stops, major roads). */
+export const LABEL_LAYERS = ['labels-roads', 'labels-facilities', 'labels-stops'];
+
+/** The font stack of every label: the glyph ranges shipped under /static/fonts/. */
+const LABEL_FONT = ['Noto Sans Regular'];
+
+/** Glyph URL template for the page's own server. */
+export function glyphsUrl(origin) {
+  return `${origin}/static/fonts/{fontstack}/{range}.pbf`;
+}
+
+/** A label's text: the Korean `alternateName` in the Korean interface, else `name`. */
+export function labelText(language) {
+  return language === 'ko' ? ['coalesce', ['get', 'alternateName'], ['get', 'name']] : ['get', 'name'];
+}
+
 /** Toggle groups shown in the panel, each switching a set of style layers. */
 export const GROUPS = [
   { id: 'terrain', label: 'layer.terrain', sources: [], layers: ['terrain-hillshade', 'terrain-contours', 'terrain-contours-index'] },
@@ -45,6 +62,7 @@ export const GROUPS = [
   { id: 'facilities', label: 'layer.facilities', sources: ['pois', 'devices'], layers: ['pois-dot', 'devices-dot', 'pois-icon', 'devices-icon'] },
   { id: 'parking', label: 'layer.parking', sources: ['parking'], layers: ['parking-ring', 'parking-icon'] },
   { id: 'air', label: 'layer.air', sources: ['air'], layers: ['air-halo', 'air-circle'] },
+  { id: 'labels', label: 'layer.labels', sources: [], layers: LABEL_LAYERS },
 ];
 
 /** Layers a click can select, topmost first. */
@@ -100,9 +118,67 @@ const DASHED = ['pm', 'footpath'];
 const solidRoads = ['!', ['in', ['get', 'cls'], ['literal', DASHED]]];
 const dashedRoads = ['in', ['get', 'cls'], ['literal', DASHED]];
 const majorRoads = ['in', ['get', 'cls'], ['literal', ['ring', 'brt']]];
+const LABELLED_ROADS = ['ring', 'brt', 'nationalRoad', 'arterial'];
 
-/** Style layers, bottom to top. */
-export function layers() {
+const HALO = { 'text-halo-color': BACKGROUND, 'text-halo-width': 1.6, 'text-halo-blur': 0.4 };
+
+function labelLayers(language) {
+  const text = labelText(language);
+  return [
+    {
+      id: 'labels-roads', type: 'symbol', source: 'roads', minzoom: 14,
+      filter: ['all', ['has', 'name'], ['in', ['get', 'cls'], ['literal', LABELLED_ROADS]]],
+      layout: {
+        'symbol-placement': 'line',
+        'text-field': text,
+        'text-font': LABEL_FONT,
+        'text-size': ['interpolate', ['linear'], ['zoom'], 14, 10.5, 18, 13],
+        'text-letter-spacing': 0.03,
+        'text-max-angle': 30,
+        'symbol-spacing': 380,
+        'text-pitch-alignment': 'viewport',
+      },
+      paint: {
+        'text-color': matchClass('cls', { ring: '#a5f3fc', brt: '#fecdd3', nationalRoad: '#fde68a' }, '#cbd5e1'),
+        ...HALO,
+      },
+    },
+    {
+      id: 'labels-facilities', type: 'symbol', source: 'buildings', minzoom: 14.5,
+      filter: ['has', 'facility'],
+      layout: {
+        'text-field': text,
+        'text-font': LABEL_FONT,
+        'text-size': ['interpolate', ['linear'], ['zoom'], 14.5, 10.5, 18, 13],
+        'text-max-width': 8,
+        'text-padding': 3,
+        'text-pitch-alignment': 'viewport',
+      },
+      paint: { 'text-color': '#e6fbff', ...HALO },
+    },
+    {
+      id: 'labels-stops', type: 'symbol', source: 'stops',
+      layout: {
+        'text-field': text,
+        'text-font': LABEL_FONT,
+        'text-size': ['interpolate', ['linear'], ['zoom'], 13, 10.5, 18, 13],
+        'text-anchor': 'top',
+        'text-offset': [0, 1.25],
+        'text-max-width': 9,
+        'text-optional': true,
+        'text-pitch-alignment': 'viewport',
+        'symbol-sort-key': ['match', ['get', 'kind'], 'brt', 0, 1],
+      },
+      paint: {
+        'text-color': ['match', ['get', 'kind'], 'brt', '#fecdd3', '#cffafe'],
+        ...HALO,
+      },
+    },
+  ];
+}
+
+/** Style layers, bottom to top; labels in `language` ('en' or 'ko'). */
+export function layers(language = 'en') {
   return [
     { id: 'background', type: 'background', paint: { 'background-color': BACKGROUND } },
     {
@@ -262,6 +338,7 @@ export function layers() {
         'circle-pitch-alignment': 'viewport',
       },
     },
+    ...labelLayers(language),
     {
       id: 'selection-halo', type: 'circle', source: 'selection',
       filter: ['==', ['geometry-type'], 'Point'],
@@ -280,15 +357,16 @@ export function layers() {
 // tiles per source instead of dozens at a pitched view, so far fewer tiles to cut and draw.
 const GEOJSON = { type: 'geojson', data: EMPTY, maxzoom: 14 };
 
-/** The whole style: empty GeoJSON sources, filled by main.js from the hub. */
-export function baseStyle() {
+/** The whole style: empty GeoJSON sources, filled by main.js from the hub; glyphs from `origin`. */
+export function baseStyle(origin, language = 'en') {
   const sources = { selection: { ...GEOJSON } };
   for (const name of Object.keys(SOURCES)) sources[name] = { ...GEOJSON };
   return {
     version: 8,
     name: 'CityOS control centre (offline)',
     sources,
-    layers: layers(),
+    glyphs: glyphsUrl(origin),
+    layers: layers(language),
     // No `sky`: its fog costs about 40 % of every frame; the horizon glow is a CSS gradient.
     light: { anchor: 'viewport', color: '#ffffff', intensity: 0.28, position: [1.3, 200, 35] },
   };

@@ -14,6 +14,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.geometry.polygon import orient
 
 from cityos.twin.amenities import Amenity
+from cityos.twin.names_ko import korean_name
 from cityos.twin.site import LocalFrame
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ def to_entities(city: City) -> list[dict[str, Any]]:
                 "allowedVehicleType": prop(list(_allowed(city, r))),
                 "length": prop(round(r.line.length, 1), "MTR"),
                 "insideRing": prop(r.inside_ring),
+                **_korean(r.name),
             }
         )
     for b in city.buildings:
@@ -149,6 +151,7 @@ def to_entities(city: City) -> list[dict[str, Any]]:
         }
         if b.facility:
             entity["facility"] = prop(b.facility)
+            entity.update(_korean(b.name))
         out.append(entity)
     for a in city.amenities:
         out.append(_amenity(city, a))
@@ -183,6 +186,12 @@ def to_entities(city: City) -> list[dict[str, Any]]:
     return out
 
 
+def _korean(name: str) -> dict[str, Any]:
+    """``alternateName``: the Korean name of a named place, when it has one."""
+    found = korean_name(name)
+    return {"alternateName": prop(found)} if found else {}
+
+
 def _allowed(city: City, road: Any) -> tuple[str, ...]:
     """Vehicle types of a road, less those the zone bans if the road lies in the zone."""
     mid = road.line.interpolate(0.5, normalized=True)
@@ -199,6 +208,8 @@ def _amenity(city: City, a: Amenity) -> dict[str, Any]:
         "name": prop(a.name),
         "location": geo(point_geojson(city.frame, a.x, a.y)),
     }
+    if a.kind in ("TransitStop", "OffStreetParking"):
+        entity.update(_korean(a.name))
     if a.kind == "TransitStop":
         entity["stopKind"] = prop(a.category)
     else:

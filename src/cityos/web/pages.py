@@ -35,8 +35,9 @@ MEDIA_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".png": "image/png",
     ".svg": "image/svg+xml",
+    ".pbf": "application/x-protobuf",
 }
-COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".txt", ".svg"}
+COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".txt", ".svg", ".pbf"}
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
