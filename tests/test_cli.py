@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from cityos.demo import sample_entities
+from cityos.demo import map_url, sample_entities
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -102,10 +103,28 @@ def test_demo_serves_the_sample_city(tmp_path):
             params={"type": "TransitStop", "q": 'stopKind=="brt"', "limit": "1"},
         ).json()[0]
         assert stop["location"]["value"]["type"] == "Point"
+        page = httpx.get(f"{base}/")  # the URL the demo prints opens the map
+        assert page.status_code == 200 and '<div id="map"' in page.text
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
+    assert f"Control centre map: {base}/\n" in output
     assert "Hub ready: http://127.0.0.1" in output
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8000/"),
+        ("0.0.0.0", "http://127.0.0.1:8000/"),
+        ("::", "http://127.0.0.1:8000/"),
+        ("", "http://127.0.0.1:8000/"),
+        ("::1", "http://[::1]:8000/"),
+        ("cityos.local", "http://cityos.local:8000/"),
+    ],
+)
+def test_the_map_url_is_one_a_browser_can_open(host, url):
+    assert map_url(host, 8000) == url
 
 
 def test_unknown_database_scheme_is_a_clear_error(tmp_path):

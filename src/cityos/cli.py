@@ -73,7 +73,12 @@ def demo(
         return
     host = host or settings.host
     port = port or settings.port
-    base = f"http://{host}:{port}"
+    from cityos.demo import map_url
+
+    url = map_url(host, port)
+    base = url.rstrip("/")
+    typer.echo("")
+    typer.echo(f"Control centre map: {url}")
     typer.echo(f"Hub ready: {base}/ngsi-ld/v1/entities?type=AirQualityObserved")
     typer.echo(f"API docs:  {base}/docs   (Ctrl-C stops)")
     import uvicorn

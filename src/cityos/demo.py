@@ -15,6 +15,20 @@ from cityos.hub.broker import Hub
 CENTRE_LON, CENTRE_LAT = 127.304, 36.494
 
 
+def map_url(host: str, port: int) -> str:
+    """The address to open the control-centre map at, for a server bound to ``host``:``port``.
+
+    A wildcard bind (``0.0.0.0``, ``::``, empty) is answered on loopback too, so the URL names
+    ``127.0.0.1``; an IPv6 address is bracketed (RFC 3986 §3.2.2).
+    """
+    name = host.strip()
+    if name in ("", "0.0.0.0", "::", "[::]"):
+        name = "127.0.0.1"
+    elif ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    return f"http://{name}:{port}/"
+
+
 def _stations() -> list[tuple[str, str, float, float, float]]:
     """(name, twin device key, pm25, pm10, no2) of the sample observations."""
     return [
