@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -135,3 +136,40 @@ def test_unknown_database_scheme_is_a_clear_error(tmp_path):
     )
     assert result.returncode != 0
     assert "unknown storage URL scheme 'mongodb'" in result.stderr
+
+
+def test_ctrl_c_stops_the_server_at_once_with_a_map_stream_open(tmp_path):
+    port = _free_port()
+    process = subprocess.Popen(
+        _cityos("serve", "--port", str(port)),
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "no server"
+            time.sleep(0.2)
+        stream = httpx.get(f"{base}/web/config.json").json()["liveStream"]
+        with httpx.stream("GET", base + stream, timeout=10) as response:
+            lines = response.iter_lines()
+            assert next(lines) == "retry: 3000"
+            started = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            rest = list(lines)  # the server ends the stream cleanly: no protocol error
+        assert all(line in ("", ": connected", ": keep-alive") for line in rest)
+        process.wait(timeout=10)
+        assert time.monotonic() - started < 2.5  # not the 3 s grace period, nor forever
+    finally:
+        if process.poll() is None:
+            process.kill()
+        output = process.communicate(timeout=30)[0]
+    assert "Exception in ASGI application" not in output and "Traceback" not in output

@@ -11,6 +11,9 @@ import cityos
 from cityos.core.logging import configure_logging
 from cityos.core.settings import load_settings
 
+#: Seconds open connections (SSE streams of map pages) get to finish when the server stops.
+SHUTDOWN_GRACE_S = 3
+
 app = typer.Typer(
     name="cityos",
     help="CityOS, an urban data operating system. Settings come from CITYOS_* variables.",
@@ -19,13 +22,34 @@ app = typer.Typer(
 )
 
 
+def _run_server(application: Any, host: str, port: int) -> None:
+    """Serve with uvicorn; on Ctrl-C or SIGTERM the hub's SSE streams (open map pages) are ended
+    first, so the server stops at once instead of waiting for them."""
+    import uvicorn
+
+    from cityos.hub.subscriptions.service import subscriptions_of
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            subscriptions_of(application.state.hub).broadcaster.end_all()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+    Server(config).run()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (CITYOS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (CITYOS_PORT).")] = None,
 ) -> None:
     """Run the API (NGSI-LD hub and every router) with uvicorn."""
-    import uvicorn
 
     from cityos.app import create_app
 
@@ -34,7 +58,7 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     typer.echo(f"CityOS {cityos.__version__} serving on http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    _run_server(create_app(settings), host, port)
 
 
 @app.command()
@@ -81,11 +105,10 @@ def demo(
     typer.echo(f"Control centre map: {url}")
     typer.echo(f"Hub ready: {base}/ngsi-ld/v1/entities?type=AirQualityObserved")
     typer.echo(f"API docs:  {base}/docs   (Ctrl-C stops)")
-    import uvicorn
 
     from cityos.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    _run_server(create_app(settings), host, port)
 
 
 twin_app = typer.Typer(

@@ -453,3 +453,43 @@ def test_live_observations_update_without_reload(page, server):
             f"{server}/ngsi-ld/v1/entities/{target['id']}/attrs",
             json={"pm25": {"type": "Property", "value": target["pm25"]["value"]}},
         )
+
+
+def test_entity_updates_arrive_over_sse_without_polling(page, server):
+    the_page, console = page
+    assert the_page.evaluate("window.cityos.live.mode") == "sse"
+    queries: list[str] = []
+
+    def record(request: Any) -> None:
+        if "/ngsi-ld/v1/entities?" in request.url:
+            queries.append(request.url)
+
+    building = next(e for e in ENTITIES if e["type"] == "Building" and "facility" in e)
+    the_page.wait_for_timeout(1_000)  # what earlier tests changed has arrived
+    the_page.on("request", record)
+    try:
+        the_page.wait_for_timeout(6_000)  # longer than the polling interval (5 s)
+        assert queries == []  # nothing changed, nothing is fetched
+        events = the_page.evaluate("window.cityos.live.events")
+        renamed = "Data AI Center (renamed live)"
+        patched = httpx.patch(
+            f"{server}/ngsi-ld/v1/entities/{building['id']}/attrs",
+            json={"name": {"type": "Property", "value": renamed}},
+        )
+        assert patched.status_code == 204, patched.text
+        the_page.wait_for_function(
+            "window.cityos.collections.buildings.features.some("
+            f"f => f.properties.name === {renamed!r})",
+            timeout=10_000,
+        )
+        assert the_page.evaluate("window.cityos.live.events") == events + 1
+        assert queries and all("type=Building" in url for url in queries)  # only that layer
+        settle(the_page)
+        assert renamed in the_page.evaluate(RENDERED_LABELS)["labels-facilities"]
+    finally:
+        the_page.remove_listener("request", record)
+        httpx.patch(
+            f"{server}/ngsi-ld/v1/entities/{building['id']}/attrs",
+            json={"name": {"type": "Property", "value": building["name"]["value"]}},
+        )
+    assert console.errors == []

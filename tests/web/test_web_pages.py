@@ -101,7 +101,7 @@ def test_unknown_or_escaping_static_paths_are_404_problems(client, path):
 
 def test_config_tells_the_page_what_it_may_use(client):
     config = client.get("/web/config.json").json()
-    assert set(config) == {"version", "terrain", "liveIntervalS"}
+    assert set(config) == {"version", "terrain", "liveStream", "liveIntervalS"}
     assert isinstance(config["terrain"], bool)
     assert config["liveIntervalS"] > 0
 

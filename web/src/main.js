@@ -7,7 +7,7 @@ import { refreshHeader, setStatus, startClock } from './header.js';
 import { applyStrings, lang, onLangChange, setLang, t } from './i18n.js';
 import { addIcons } from './icons.js';
 import { closeInspector, inspect, inspectedId, refreshInspector } from './inspector.js';
-import { poll } from './live.js';
+import { poll, stream } from './live.js';
 import { buildLegend, buildToggles, setCount, setUnavailable, updateOverview } from './panel.js';
 import {
   GROUPS, LABEL_LAYERS, LIVE_SOURCES, PICKABLE, SOURCES, baseStyle, labelText, terrainLayers,
@@ -30,6 +30,7 @@ const app = {
   loadedAt: null,
   readyAt: null,
   marks: {},
+  live: { mode: 'none', events: 0, refreshes: 0 },
 };
 
 /** Record when a start-up phase ended [ms since navigation start]. */
@@ -203,9 +204,11 @@ function wireInteraction(map) {
   });
 }
 
-async function refreshLive(map) {
+/** Re-read the named sources; counts, overview and an open inspector follow what changed. */
+async function refreshSources(map, names) {
   try {
-    const changed = await Promise.all(LIVE_SOURCES.map((n) => loadSource(map, n)));
+    const changed = await Promise.all(names.map((n) => loadSource(map, n)));
+    app.live.refreshes += 1;
     setStatus('live', totalEntities());
     if (!changed.some(Boolean)) return;
     updateOverview(collections);
@@ -215,6 +218,44 @@ async function refreshLive(map) {
     setStatus('offline');
     console.warn('CityOS: live refresh failed', error);
   }
+}
+
+/**
+ * Live updates: the hub's SSE stream when the server offers one (each notification re-reads the
+ * layers of the types it names), polling of the live layers otherwise or once the stream is lost.
+ */
+function startLive(map, config) {
+  const intervalS = config?.liveIntervalS ?? LIVE_INTERVAL_S;
+  const startPolling = () => {
+    app.live.mode = 'polling';
+    poll(() => refreshSources(map, LIVE_SOURCES), intervalS);
+  };
+  if (!config?.liveStream || typeof EventSource === 'undefined') {
+    startPolling();
+    return;
+  }
+  let connected = false;
+  const names = Object.keys(SOURCES);
+  const close = stream(
+    config.liveStream,
+    (types) => {
+      app.live.events += 1;
+      const affected = names.filter((n) => types.includes(SOURCES[n]));
+      if (affected.length) refreshSources(map, affected);
+    },
+    (state) => {
+      if (state === 'open') {
+        if (connected) refreshSources(map, names); // reconnected: catch up on what was missed
+        connected = true;
+        app.live.mode = 'sse';
+      } else if (state === 'retrying') {
+        setStatus('connecting');
+      } else {
+        close();
+        startPolling();
+      }
+    },
+  );
 }
 
 /** Show place and road names in the interface language. */
@@ -294,7 +335,7 @@ function main() {
       setPageState('ready');
     });
     map.triggerRepaint();
-    poll(() => refreshLive(map), config?.liveIntervalS ?? LIVE_INTERVAL_S);
+    startLive(map, config);
   });
   map.on('error', (e) => {
     app.errors.push(String(e.error?.message ?? e.error));

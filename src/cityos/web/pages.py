@@ -17,7 +17,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 import cityos
-from cityos.core.errors import ResourceNotFound
+from cityos.core.errors import BadRequestData, ResourceNotFound
+from cityos.web.live import (
+    RECEIVER_PATH,
+    check_notification,
+    ensure_live_subscription,
+    receiver_uri,
+)
 from cityos.web.terrain import terrain_available
 
 #: Where ``make web`` writes the bundle.
@@ -95,17 +101,20 @@ def asset_response(asset: Asset, request: Request) -> Response:
     return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
-def page_config() -> dict[str, Any]:
-    """What the page may use on this server: the twin's terrain, the live refresh interval."""
+def page_config(live_stream: str | None = None) -> dict[str, Any]:
+    """What the page may use on this server: the twin's terrain, the SSE stream of live updates
+    (None: poll every ``liveIntervalS`` instead)."""
     return {
         "version": cityos.__version__,
         "terrain": terrain_available(),
+        "liveStream": live_stream,
         "liveIntervalS": LIVE_INTERVAL_S,
     }
 
 
 def pages_router(static_dir: Path = STATIC_DIR) -> APIRouter:
-    """``GET /`` (the map), ``GET /static/{path}`` (the bundle) and ``GET /web/config.json``."""
+    """``GET /`` (the map), ``GET /static/{path}`` (the bundle), ``GET /web/config.json`` and the
+    receiver of the map's subscription, ``POST /web/notifications``."""
     router = APIRouter(tags=["Web"])
     store = AssetStore(static_dir)
 
@@ -118,7 +127,22 @@ def pages_router(static_dir: Path = STATIC_DIR) -> APIRouter:
         return asset_response(store.get(path), request)
 
     @router.get("/web/config.json", summary="What the control-centre page may use on this server")
-    def config() -> dict[str, Any]:
-        return page_config()
+    def config(request: Request) -> dict[str, Any]:
+        server = request.scope.get("server") or ("127.0.0.1", 80)
+        hub = request.app.state.hub
+        return page_config(ensure_live_subscription(hub, receiver_uri(server[0], server[1])))
+
+    @router.post(
+        RECEIVER_PATH,
+        status_code=204,
+        summary="Receiver of the map's subscription (acknowledges and drops notifications)",
+    )
+    async def notifications(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise BadRequestData("the body must be JSON") from None
+        check_notification(body)
+        return Response(status_code=204)
 
     return router

@@ -23,6 +23,8 @@ from cityos.core.logging import get_logger
 log = get_logger(__name__)
 
 Key = tuple[str, str]
+#: Queued to a stream to end it (the server is stopping).
+END: dict[str, Any] = {}
 
 
 class Listener:
@@ -77,6 +79,17 @@ class Broadcaster:
             except RuntimeError:
                 log.debug("an SSE stream's event loop is closed", extra={"subscription": key[1]})
 
+    def end_all(self) -> None:
+        """End every open stream, e.g. when the server stops (from any thread): their clients
+        see the stream close and reconnect to the next server."""
+        with self._lock:
+            listeners = [x for group in self._listeners.values() for x in group]
+        for listener in listeners:
+            try:
+                listener.loop.call_soon_threadsafe(listener.offer, END)
+            except RuntimeError:
+                log.debug("an SSE stream's event loop is closed")
+
     def close(self, key: Key) -> None:
         """Forget the streams of a deleted subscription (they end at their next keep-alive)."""
         with self._lock:
@@ -107,4 +120,6 @@ async def event_stream(
                     return
                 yield b": keep-alive\n\n"
                 continue
+            if item is END:
+                return
             yield sse_event(item)
