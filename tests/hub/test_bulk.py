@@ -6,7 +6,6 @@ import pytest
 
 from cityos.core.errors import BadRequestData
 from cityos.hub.hookspecs import hookimpl
-from conftest import make_entity
 
 
 class _Seen:
@@ -26,7 +25,10 @@ class _Seen:
 
 
 def _things(n: int, value: int = 0) -> list[dict]:
-    return [make_entity(f"urn:ngsi-ld:Thing:{i}", "Thing", n=value) for i in range(n)]
+    return [
+        {"id": f"urn:ngsi-ld:Thing:{i}", "type": "Thing", "n": {"type": "Property", "value": value}}
+        for i in range(n)
+    ]
 
 
 def test_more_than_a_batch_in_one_commit(hub):

@@ -101,8 +101,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Browser]:
+    """Chromium for this module. Playwright's sync API runs an event loop in this thread while
+    it is open, so it is closed with the module: later tests may call ``asyncio.run``."""
     with sync_playwright() as playwright:
         the_browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield the_browser
