@@ -151,6 +151,14 @@ def _twin_load(entities: list[dict[str, Any]], tenant: str, bar: Any) -> None:
         bar.stop()
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from None
+    except Exception as exc:  # a storage error: the load's transaction was rolled back
+        bar.stop()
+        typer.echo(
+            f"error: the load failed and was rolled back, the hub is unchanged: "
+            f"{type(exc).__name__}: {exc}",
+            err=True,
+        )
+        raise typer.Exit(1) from None
     finally:
         hub.storage.close()
     bar.console.print(

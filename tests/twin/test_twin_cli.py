@@ -72,3 +72,31 @@ def test_import_osm_and_a_broken_file(data_dir, tmp_path):
     result = CliRunner().invoke(app, ["twin", "import-osm", str(bad)])
     assert result.exit_code == 2 and "cannot read OSM file" in result.output
     assert _count(data_dir, "RoadSegment") == 8  # unchanged
+
+
+def test_a_storage_error_mid_load_leaves_the_hub_as_it_was(data_dir, monkeypatch):
+    import sqlite3
+
+    from cityos.hub.storage import sqlite as sqlite_storage
+
+    first = CliRunner().invoke(app, ["twin", "generate", "--seed", "5", *SMALL])
+    assert first.exit_code == 0, first.output
+    real = sqlite_storage._SQLiteTransaction.insert
+    calls = {"n": 0}
+
+    def insert(self, entities):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise sqlite3.OperationalError("database or disk is full")
+        real(self, entities)
+
+    monkeypatch.setattr(sqlite_storage._SQLiteTransaction, "insert", insert)
+    result = CliRunner().invoke(
+        app, ["twin", "generate", "--seed", "6", "--population", "1600", "--households", "750"]
+    )
+    assert result.exit_code == 1
+    assert "rolled back, the hub is unchanged" in result.output
+    assert "database or disk is full" in result.output and calls["n"] == 2
+    monkeypatch.setattr(sqlite_storage._SQLiteTransaction, "insert", real)
+    assert _count(data_dir, "Person") == 1500  # seed 5's city, not a part of seed 6's
+    assert _count(data_dir, "Household") == 700
