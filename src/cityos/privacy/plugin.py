@@ -1,30 +1,77 @@
 """Plugging the privacy layer into an application and its hub, in one visible place.
 
-:func:`install` registers the hub hooks (type scopes; later consent, audit) on the hub's plugin
-manager, adds the access-control middleware and mounts the privacy routers. The hub itself
-never imports this package.
+:func:`install` registers the hub hooks on the hub's plugin manager (type scopes, consent),
+adds the access-control middleware and mounts the privacy routers. The hub itself never
+imports this package.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cityos.core.settings import Settings
 from cityos.privacy.auth_api import auth_router
+from cityos.privacy.consent_api import consent_router
+from cityos.privacy.consent_guard import ConsentGuard
+from cityos.privacy.consent_store import ConsentRegistry
+from cityos.privacy.database import PrivacyDatabase
 from cityos.privacy.gate import Gate
-from cityos.privacy.keys import load_keys
+from cityos.privacy.keys import IssuerKeys, load_keys
 from cityos.privacy.middleware import AccessControlMiddleware
+from cityos.privacy.personal import PersonalData
+from cityos.privacy.pseudonym import PseudonymKeys, load_pseudonym_keys
+from cityos.privacy.release_rules import parse_rules
 from cityos.privacy.scope_guard import ScopeGuard
 
 #: Names the privacy hooks are registered under on the hub's plugin manager.
 SCOPE_GUARD = "cityos.privacy.scopes"
+CONSENT_GUARD = "cityos.privacy.consent"
 
 
-def install(app: Any, hub: Any, settings: Settings) -> None:
-    """Add access control and the privacy API to ``app`` (a FastAPI app serving ``hub``)."""
-    keys = load_keys(settings.data_dir)
-    if hub.plugins.get_plugin(SCOPE_GUARD) is None:
-        hub.plugins.register(ScopeGuard(), name=SCOPE_GUARD)
-    app.state.issuer_keys = keys
-    app.add_middleware(AccessControlMiddleware, gate=Gate(settings, keys))
-    app.include_router(auth_router(keys))
+@dataclass
+class Privacy:
+    """The privacy services of one hub (``app.state.privacy``)."""
+
+    settings: Settings
+    db: PrivacyDatabase
+    issuer_keys: IssuerKeys
+    pseudonym_keys: PseudonymKeys
+    personal: PersonalData
+    consents: ConsentRegistry
+    guard: ConsentGuard
+
+
+def attach(hub: Any, settings: Settings) -> Privacy:
+    """Register the privacy hooks on ``hub`` (once) and return its privacy services."""
+    existing = getattr(hub, "_cityos_privacy", None)
+    if existing is not None:
+        return existing
+    db = PrivacyDatabase(hub.storage)
+    personal = PersonalData.from_settings(settings)
+    consents = ConsentRegistry(db)
+    pseudonym_keys = load_pseudonym_keys(settings.data_dir)
+    guard = ConsentGuard(
+        consents,
+        personal,
+        pseudonym_keys,
+        parse_rules(settings.privacy_pseudonymise_rules),
+        production=settings.mode == "production",
+    )
+    hub.plugins.register(ScopeGuard(), name=SCOPE_GUARD)
+    hub.plugins.register(guard, name=CONSENT_GUARD)
+    privacy = Privacy(
+        settings, db, load_keys(settings.data_dir), pseudonym_keys, personal, consents, guard
+    )
+    hub._cityos_privacy = privacy
+    return privacy
+
+
+def install(app: Any, hub: Any, settings: Settings) -> Privacy:
+    """Add access control, consent enforcement and the privacy API to ``app`` (serving ``hub``)."""
+    privacy = attach(hub, settings)
+    app.state.privacy = privacy
+    app.add_middleware(AccessControlMiddleware, gate=Gate(settings, privacy.issuer_keys))
+    app.include_router(auth_router(privacy.issuer_keys))
+    app.include_router(consent_router(privacy.consents))
+    return privacy

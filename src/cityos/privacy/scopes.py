@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 OPERATIONS = ("read", "write", "delete", "admin")
 ANY = "*"
@@ -45,6 +46,7 @@ class Scope:
         return self.entity_type in (entity_type, short_name(entity_type))
 
 
+@lru_cache(maxsize=4096)
 def short_name(type_iri: str) -> str:
     """The last segment of an expanded type IRI (``https://.../Person`` -> ``Person``)."""
     for sep in ("#", "/"):
