@@ -28,6 +28,7 @@ PARAMS = {
     "context_id": "urn:ngsi-ld:Context:1",
     "instance_id": "urn:ngsi-ld:Instance:1",
     "path": "app.js",
+    "consent_id": "urn:ngsi-ld:Consent:1",
 }
 OTHER_OPS = {
     "read": "write delete",

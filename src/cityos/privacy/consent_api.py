@@ -12,7 +12,9 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from cityos.privacy.consent import parse_grant
+from cityos.privacy.access import Access
+from cityos.privacy.audit import AuditEntry, AuditTrail
+from cityos.privacy.consent import Consent, parse_grant
 from cityos.privacy.consent_store import ConsentRegistry, now_us
 from cityos.privacy.errors import Forbidden, InvalidPrivacyRequest, PrivacyResourceNotFound
 from cityos.privacy.roles_http import caller, json_body, tenant_of
@@ -20,7 +22,23 @@ from cityos.privacy.roles_http import caller, json_body, tenant_of
 PREFIX = "/privacy/v1/consents"
 
 
-def consent_router(registry: ConsentRegistry) -> APIRouter:
+def _audit(trail: AuditTrail, access: Access, action: str, consent: Consent, now: int) -> None:
+    trail.append(
+        AuditEntry(
+            at_us=now,
+            tenant=consent.tenant,
+            actor=access.principal.subject,
+            roles=tuple(sorted(access.principal.roles)),
+            action=action,
+            outcome=f"done:{consent.id}",
+            subjects=(consent.subject,),
+            purpose=consent.purpose,
+            client=access.client,
+        )
+    )
+
+
+def consent_router(registry: ConsentRegistry, trail: AuditTrail) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["Privacy"])
 
     @router.post("", status_code=201, summary="Grant a consent (citizens, for themselves)")
@@ -35,6 +53,7 @@ def consent_router(registry: ConsentRegistry) -> APIRouter:
         now = now_us()
         consent = parse_grant(body, subject=subject, tenant=tenant_of(request), now=now)
         await run_in_threadpool(registry.grant, consent)
+        await run_in_threadpool(_audit, trail, access, "consent.grant", consent, now)
         from cityos.hub.http.negotiation import OrjsonResponse
 
         return OrjsonResponse(
@@ -67,6 +86,7 @@ def consent_router(registry: ConsentRegistry) -> APIRouter:
         consent = await run_in_threadpool(
             registry.withdraw, tenant_of(request), consent_id, access.principal.subject, now
         )
+        await run_in_threadpool(_audit, trail, access, "consent.withdraw", consent, now)
         return consent.to_json(now)
 
     return router

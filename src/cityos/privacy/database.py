@@ -89,6 +89,11 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
             seq INTEGER NOT NULL,
             PRIMARY KEY (subject, seq)
         ) WITHOUT ROWID;
+        CREATE INDEX privacy_audit_actor ON privacy_audit (actor, seq);
+        CREATE TRIGGER privacy_audit_no_update BEFORE UPDATE ON privacy_audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER privacy_audit_no_delete BEFORE DELETE ON privacy_audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         """,
         """
         CREATE TABLE privacy_audit (
@@ -114,6 +119,11 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
             seq BIGINT NOT NULL,
             PRIMARY KEY (subject, seq)
         );
+        CREATE INDEX privacy_audit_actor ON privacy_audit (actor, seq);
+        CREATE FUNCTION privacy_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+        CREATE TRIGGER privacy_audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE
+        ON privacy_audit FOR EACH STATEMENT EXECUTE FUNCTION privacy_audit_append_only();
         """,
     ),
 )
@@ -210,4 +220,18 @@ class PrivacyDatabase:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a script into statements at lines ending with ``;`` (a trigger body is written on
+    one line, so its inner ``;`` never ends a line)."""
+    out: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            statement = "\n".join(current).strip()
+            if statement.rstrip(";").strip():
+                out.append(statement)
+            current = []
+    rest = "\n".join(current).strip()
+    if rest:
+        out.append(rest)
+    return out

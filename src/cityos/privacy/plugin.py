@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from cityos.core.settings import Settings
+from cityos.privacy.audit import AuditTrail
+from cityos.privacy.audit_api import audit_router
 from cityos.privacy.auth_api import auth_router
 from cityos.privacy.consent_api import consent_router
 from cityos.privacy.consent_guard import ConsentGuard
 from cityos.privacy.consent_store import ConsentRegistry
 from cityos.privacy.database import PrivacyDatabase
+from cityos.privacy.disclosure_log import DisclosureLog
 from cityos.privacy.gate import Gate
 from cityos.privacy.keys import IssuerKeys, load_keys
 from cityos.privacy.middleware import AccessControlMiddleware
@@ -27,6 +30,7 @@ from cityos.privacy.scope_guard import ScopeGuard
 #: Names the privacy hooks are registered under on the hub's plugin manager.
 SCOPE_GUARD = "cityos.privacy.scopes"
 CONSENT_GUARD = "cityos.privacy.consent"
+DISCLOSURE_LOG = "cityos.privacy.audit"
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Privacy:
     personal: PersonalData
     consents: ConsentRegistry
     guard: ConsentGuard
+    audit: AuditTrail
 
 
 def attach(hub: Any, settings: Settings) -> Privacy:
@@ -51,17 +56,28 @@ def attach(hub: Any, settings: Settings) -> Privacy:
     personal = PersonalData.from_settings(settings)
     consents = ConsentRegistry(db)
     pseudonym_keys = load_pseudonym_keys(settings.data_dir)
+    audit = AuditTrail(db)
+    log = DisclosureLog(audit)
     guard = ConsentGuard(
         consents,
         personal,
         pseudonym_keys,
         parse_rules(settings.privacy_pseudonymise_rules),
         production=settings.mode == "production",
+        recorder=log,
     )
     hub.plugins.register(ScopeGuard(), name=SCOPE_GUARD)
     hub.plugins.register(guard, name=CONSENT_GUARD)
+    hub.plugins.register(log, name=DISCLOSURE_LOG)
     privacy = Privacy(
-        settings, db, load_keys(settings.data_dir), pseudonym_keys, personal, consents, guard
+        settings,
+        db,
+        load_keys(settings.data_dir),
+        pseudonym_keys,
+        personal,
+        consents,
+        guard,
+        audit,
     )
     hub._cityos_privacy = privacy
     return privacy
@@ -73,5 +89,6 @@ def install(app: Any, hub: Any, settings: Settings) -> Privacy:
     app.state.privacy = privacy
     app.add_middleware(AccessControlMiddleware, gate=Gate(settings, privacy.issuer_keys))
     app.include_router(auth_router(privacy.issuer_keys))
-    app.include_router(consent_router(privacy.consents))
+    app.include_router(consent_router(privacy.consents, privacy.audit))
+    app.include_router(audit_router(privacy.audit))
     return privacy
