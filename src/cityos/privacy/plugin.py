@@ -22,6 +22,8 @@ from cityos.privacy.disclosure_log import DisclosureLog
 from cityos.privacy.gate import Gate
 from cityos.privacy.keys import IssuerKeys, load_keys
 from cityos.privacy.middleware import AccessControlMiddleware
+from cityos.privacy.mydata import MyData
+from cityos.privacy.mydata_api import mydata_router
 from cityos.privacy.personal import PersonalData
 from cityos.privacy.pseudonym import PseudonymKeys, load_pseudonym_keys
 from cityos.privacy.release_rules import parse_rules
@@ -45,6 +47,7 @@ class Privacy:
     consents: ConsentRegistry
     guard: ConsentGuard
     audit: AuditTrail
+    mydata: MyData
 
 
 def attach(hub: Any, settings: Settings) -> Privacy:
@@ -78,6 +81,7 @@ def attach(hub: Any, settings: Settings) -> Privacy:
         consents,
         guard,
         audit,
+        MyData(hub, db, personal, consents, audit),
     )
     hub._cityos_privacy = privacy
     return privacy
@@ -91,4 +95,5 @@ def install(app: Any, hub: Any, settings: Settings) -> Privacy:
     app.include_router(auth_router(privacy.issuer_keys))
     app.include_router(consent_router(privacy.consents, privacy.audit))
     app.include_router(audit_router(privacy.audit))
+    app.include_router(mydata_router(privacy.mydata))
     return privacy
