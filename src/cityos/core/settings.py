@@ -143,6 +143,14 @@ class Settings(BaseSettings):
         "`Trip=mobility-planning|research,Household=census`.",
     )
 
+    privacy_dp_epsilon_budget: float = Field(
+        5.0,
+        gt=0,
+        le=100,
+        description="Differential-privacy budget (total epsilon) of each consumer on each "
+        "dataset; releases beyond it are refused.",
+    )
+
     @field_validator("temporal_retention_overrides")
     @classmethod
     def _check_overrides(cls, value: str) -> str:

@@ -126,6 +126,34 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
         ON privacy_audit FOR EACH STATEMENT EXECUTE FUNCTION privacy_audit_append_only();
         """,
     ),
+    (
+        3,
+        "privacy budgets",
+        """
+        CREATE TABLE privacy_budgets (
+            tenant TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            consumer TEXT NOT NULL,
+            epsilon_limit REAL NOT NULL,
+            epsilon_spent REAL NOT NULL,
+            releases INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, dataset, consumer)
+        );
+        """,
+        """
+        CREATE TABLE privacy_budgets (
+            tenant TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            consumer TEXT NOT NULL,
+            epsilon_limit DOUBLE PRECISION NOT NULL,
+            epsilon_spent DOUBLE PRECISION NOT NULL,
+            releases INTEGER NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (tenant, dataset, consumer)
+        );
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

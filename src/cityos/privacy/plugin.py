@@ -14,6 +14,7 @@ from cityos.core.settings import Settings
 from cityos.privacy.audit import AuditTrail
 from cityos.privacy.audit_api import audit_router
 from cityos.privacy.auth_api import auth_router
+from cityos.privacy.budget import PrivacyBudgets
 from cityos.privacy.consent_api import consent_router
 from cityos.privacy.consent_guard import ConsentGuard
 from cityos.privacy.consent_store import ConsentRegistry
@@ -26,6 +27,7 @@ from cityos.privacy.mydata import MyData
 from cityos.privacy.mydata_api import mydata_router
 from cityos.privacy.personal import PersonalData
 from cityos.privacy.pseudonym import PseudonymKeys, load_pseudonym_keys
+from cityos.privacy.release_api import release_router
 from cityos.privacy.release_rules import parse_rules
 from cityos.privacy.scope_guard import ScopeGuard
 
@@ -48,6 +50,7 @@ class Privacy:
     guard: ConsentGuard
     audit: AuditTrail
     mydata: MyData
+    budgets: PrivacyBudgets
 
 
 def attach(hub: Any, settings: Settings) -> Privacy:
@@ -82,6 +85,7 @@ def attach(hub: Any, settings: Settings) -> Privacy:
         guard,
         audit,
         MyData(hub, db, personal, consents, audit),
+        PrivacyBudgets(db, settings.privacy_dp_epsilon_budget),
     )
     hub._cityos_privacy = privacy
     return privacy
@@ -96,4 +100,5 @@ def install(app: Any, hub: Any, settings: Settings) -> Privacy:
     app.include_router(consent_router(privacy.consents, privacy.audit))
     app.include_router(audit_router(privacy.audit))
     app.include_router(mydata_router(privacy.mydata))
+    app.include_router(release_router(hub, privacy.personal, privacy.budgets, privacy.audit))
     return privacy
