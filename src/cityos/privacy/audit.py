@@ -173,13 +173,46 @@ class AuditTrail:
                 entry.hash,
             ),
         )
-        if entry.subjects:
-            cursor = conn.cursor()
-            cursor.executemany(
-                self.db.sql("INSERT INTO privacy_audit_subjects (subject, seq) VALUES (?, ?)"),
-                [(s, entry.seq) for s in entry.subjects],
-            )
         return entry
+
+    def reindex(self, batch: int = 5000) -> int:
+        """Bring the subject index (``privacy_audit_subjects``) up to date with the trail.
+
+        Appends write only the chained row (which lists its subjects), so they stay cheap; the
+        index is derived from those rows here, before any lookup by subject, and can always be
+        rebuilt from them. Returns the number of entries indexed."""
+        done = 0
+        while True:
+            with self.db.write() as conn:
+                if self.db.dialect == "postgresql":
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_AUDIT_LOCK + 1,))
+                row = conn.execute("SELECT seq FROM privacy_audit_indexed WHERE id = 1").fetchone()
+                last = row[0] if row else 0
+                rows = self.db.execute(
+                    conn,
+                    "SELECT seq, subjects FROM privacy_audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+                if not rows:
+                    return done
+                pairs = [(s, seq) for seq, subjects in rows for s in orjson.loads(subjects)]
+                if pairs:
+                    conn.cursor().executemany(
+                        self.db.sql(
+                            "INSERT INTO privacy_audit_subjects (subject, seq) VALUES (?, ?) "
+                            "ON CONFLICT DO NOTHING"
+                        ),
+                        pairs,
+                    )
+                self.db.execute(
+                    conn,
+                    "INSERT INTO privacy_audit_indexed (id, seq) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+                    (rows[-1][0],),
+                )
+                done += len(rows)
+            if len(rows) < batch:
+                return done
 
     def query(
         self,
@@ -198,6 +231,7 @@ class AuditTrail:
         where: list[str] = []
         params: list[Any] = []
         if subject is not None:
+            self.reindex()
             where.append("seq IN (SELECT seq FROM privacy_audit_subjects WHERE subject = ?)")
             params.append(subject)
         for column, value in (

@@ -78,46 +78,56 @@ class ConsentGuard:
         self, entities: list[Any], tenant: str, purpose: str | None
     ) -> list[Any] | None:
         category = self.personal.category
-        if not any(category(e) for e in entities):
+        kinds = [category(e) for e in entities]
+        if not any(kinds):
             return None
         access = current_access()
         if purpose == "notification":
             if not self.production:
                 return None
-            return self._decide(entities, tenant, None, "notification")
+            return self._decide(entities, kinds, tenant, None, "notification")
         if access is None:
-            return self._decide(entities, tenant, None, None) if self.production else None
+            return self._decide(entities, kinds, tenant, None, None) if self.production else None
         if not access.enforced:
             return None
-        return self._decide(entities, tenant, access, access.purpose)
+        return self._decide(entities, kinds, tenant, access, access.purpose)
 
     def _decide(
-        self, entities: list[Any], tenant: str, access: Access | None, purpose: str | None
+        self,
+        entities: list[Any],
+        kinds: list[str | None],
+        tenant: str,
+        access: Access | None,
+        purpose: str | None,
     ) -> list[Any]:
         personal = self.personal
         principal = access.principal if access is not None else None
         own = principal.subject if principal is not None and principal.has_role("citizen") else None
-        subjects_of = {id(e): personal.subjects(e) for e in entities if personal.category(e)}
+        subjects_of = [
+            personal.subjects(e) if k else frozenset() for e, k in zip(entities, kinds, strict=True)
+        ]
         consents: dict[str, set[str]] = {}
         if purpose and principal is not None and not (access and access.break_glass):
-            wanted = set().union(*subjects_of.values()) if subjects_of else set()
             consents = self.registry.consenting(
-                tenant, wanted, purpose, principal.recipients, now_us()
+                tenant, set().union(*subjects_of), purpose, principal.recipients, now_us()
             )
         disclosure = Disclosure(tenant, access, purpose)
+        released = disclosure.released
+        glass = access is not None and access.break_glass
         kept: list[Any] = []
-        for entity in entities:
-            kind = personal.category(entity)
+        for entity, kind, subjects in zip(entities, kinds, subjects_of, strict=True):
             if kind is None:
                 kept.append(entity)
                 continue
-            subjects = subjects_of[id(entity)]
-            how = self._how(kind, subjects, own, access, purpose, consents)
+            how = self._how(kind, subjects, own, glass, purpose, consents)
             if how is None:
                 disclosure.withheld += 1
                 continue
             disclosure.entities += 1
-            disclosure.released.setdefault(how, set()).update(subjects)
+            if how in released:
+                released[how].update(subjects)
+            else:
+                released[how] = set(subjects)
             if how == "pseudonymised":
                 kept.append(pseudonymised(entity, purpose or "", self.keys, personal))
             else:
@@ -131,20 +141,24 @@ class ConsentGuard:
         kind: str,
         subjects: frozenset[str],
         own: str | None,
-        access: Access | None,
+        glass: bool,
         purpose: str | None,
         consents: dict[str, set[str]],
     ) -> str | None:
-        if subjects and own is not None and own in subjects:
+        """How a personal entity may be released (see the module docstring), or None."""
+        if own is not None and own in subjects:
             return "own"
-        if access is not None and access.break_glass:
+        if glass:
             return "break-glass"
         if not purpose:
             return None
-        if subjects and all(
-            kind in consents.get(s, ()) or "*" in consents.get(s, ()) for s in subjects
-        ):
-            return "consent"
+        if subjects:
+            for subject in subjects:
+                allowed = consents.get(subject)
+                if allowed is None or (kind not in allowed and "*" not in allowed):
+                    break
+            else:
+                return "consent"
         if purpose in self.rules.get(kind, ()):
             return "pseudonymised"
         return None

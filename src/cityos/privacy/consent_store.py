@@ -1,12 +1,18 @@
 """The consent registry: consents stored in the hub's database (table ``privacy_consents``).
 
-Every read of personal data asks :meth:`ConsentRegistry.consenting` once per page, so a
-withdrawal is seen by the next query of every server process sharing the database.
+Every read of personal data asks :meth:`ConsentRegistry.consenting` once per page. Each change
+to a tenant's consents bumps that tenant's version (``privacy_consent_versions``) in the same
+transaction; a lookup reads the version (one indexed row) and reuses the consents it loaded for
+that purpose and recipient while the version is unchanged. So a withdrawal is seen by the next
+query of every server process sharing the database, and validity periods are checked at the
+instant of each query.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +26,11 @@ _FIELDS = (
     "id, tenant, subject, purpose, recipient, categories, valid_from, valid_until, granted_at, "
     "withdrawn_at"
 )
+#: Most (tenant, purpose, recipients) consent sets kept in memory.
+CACHE_SIZE = 64
+
+# subject -> [(categories, valid_from, valid_until)]
+_Loaded = dict[str, list[tuple[frozenset[str], int, int | None]]]
 
 
 def now_us() -> int:
@@ -39,6 +50,18 @@ class ConsentRegistry:
 
     def __init__(self, db: PrivacyDatabase) -> None:
         self.db = db
+        self._cache: OrderedDict[tuple[str, str, frozenset[str]], tuple[int, _Loaded]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def _bump(self, conn: Any, tenant: str) -> None:
+        self.db.execute(
+            conn,
+            "INSERT INTO privacy_consent_versions (tenant, version) VALUES (?, 1) "
+            "ON CONFLICT (tenant) DO UPDATE SET version = privacy_consent_versions.version + 1",
+            (tenant,),
+        )
 
     def grant(self, consent: Consent) -> Consent:
         with self.db.write() as conn:
@@ -58,6 +81,7 @@ class ConsentRegistry:
                     consent.withdrawn_at,
                 ),
             )
+            self._bump(conn, consent.tenant)
         return consent
 
     def get(self, tenant: str, consent_id: str) -> Consent | None:
@@ -101,6 +125,7 @@ class ConsentRegistry:
                 "AND subject = ?",
                 (tenant, consent_id, subject),
             ).fetchone()
+            self._bump(conn, tenant)
         if row is None:
             raise PrivacyResourceNotFound(f"no consent {consent_id} of yours")
         return _row(row)
@@ -115,39 +140,60 @@ class ConsentRegistry:
     ) -> dict[str, set[str]]:
         """subject -> categories it consents to for ``purpose`` and any of ``recipients`` at
         ``now`` (``*`` for all); subjects without a live consent are absent."""
-        wanted = sorted(set(subjects))
-        names = sorted(set(recipients))
+        wanted = set(subjects)
+        names = frozenset(recipients)
         if not wanted or not names:
             return {}
+        loaded = self._loaded(tenant, purpose, names)
         found: dict[str, set[str]] = {}
-        with self.db.read() as conn:
-            for start in range(0, len(wanted), 900):
-                chunk = wanted[start : start + 900]
-                if self.db.dialect == "postgresql":
-                    rows = conn.execute(
-                        "SELECT subject, categories FROM privacy_consents WHERE tenant = %s "
-                        "AND purpose = %s AND subject = ANY(%s) AND recipient = ANY(%s) "
-                        "AND withdrawn_at IS NULL AND valid_from <= %s "
-                        "AND (valid_until IS NULL OR valid_until > %s)",
-                        (tenant, purpose, chunk, names, now, now),
-                    ).fetchall()
-                else:
-                    marks = ",".join("?" * len(chunk))
-                    rmarks = ",".join("?" * len(names))
-                    rows = conn.execute(
-                        "SELECT subject, categories FROM privacy_consents WHERE tenant = ? "
-                        f"AND purpose = ? AND subject IN ({marks}) AND recipient IN ({rmarks}) "
-                        "AND withdrawn_at IS NULL AND valid_from <= ? "
-                        "AND (valid_until IS NULL OR valid_until > ?)",
-                        (tenant, purpose, *chunk, *names, now, now),
-                    ).fetchall()
-                for subject, categories in rows:
-                    found.setdefault(subject, set()).update(orjson.loads(categories))
+        for subject in wanted & loaded.keys():
+            for categories, valid_from, valid_until in loaded[subject]:
+                if valid_from <= now and (valid_until is None or now < valid_until):
+                    found.setdefault(subject, set()).update(categories)
         return found
+
+    def _loaded(self, tenant: str, purpose: str, names: frozenset[str]) -> _Loaded:
+        key = (tenant, purpose, names)
+        with self.db.read() as conn:
+            row = self.db.execute(
+                conn, "SELECT version FROM privacy_consent_versions WHERE tenant = ?", (tenant,)
+            ).fetchone()
+            version = row[0] if row else 0
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None and cached[0] == version:
+                    self._cache.move_to_end(key)
+                    return cached[1]
+            if self.db.dialect == "postgresql":
+                rows = conn.execute(
+                    "SELECT subject, categories, valid_from, valid_until FROM privacy_consents "
+                    "WHERE tenant = %s AND purpose = %s AND recipient = ANY(%s) "
+                    "AND withdrawn_at IS NULL",
+                    (tenant, purpose, sorted(names)),
+                ).fetchall()
+            else:
+                marks = ",".join("?" * len(names))
+                rows = conn.execute(
+                    "SELECT subject, categories, valid_from, valid_until FROM privacy_consents "
+                    f"WHERE tenant = ? AND purpose = ? AND recipient IN ({marks}) "
+                    "AND withdrawn_at IS NULL",
+                    (tenant, purpose, *sorted(names)),
+                ).fetchall()
+        loaded: _Loaded = {}
+        for subject, categories, valid_from, valid_until in rows:
+            loaded.setdefault(subject, []).append(
+                (frozenset(orjson.loads(categories)), valid_from, valid_until)
+            )
+        with self._lock:
+            self._cache[key] = (version, loaded)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return loaded
 
     def erase_subject(self, conn: Any, tenant: str, subject: str) -> int:
         """Delete every consent of a subject inside a MyData erasure transaction."""
         cursor = self.db.execute(
             conn, "DELETE FROM privacy_consents WHERE tenant = ? AND subject = ?", (tenant, subject)
         )
+        self._bump(conn, tenant)
         return cursor.rowcount

@@ -44,6 +44,10 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
         );
         CREATE INDEX privacy_consents_lookup ON privacy_consents (tenant, purpose, subject);
         CREATE INDEX privacy_consents_subject ON privacy_consents (tenant, subject);
+        CREATE TABLE privacy_consent_versions (
+            tenant TEXT PRIMARY KEY,
+            version INTEGER NOT NULL
+        );
         """,
         """
         CREATE TABLE privacy_consents (
@@ -60,6 +64,10 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
         );
         CREATE INDEX privacy_consents_lookup ON privacy_consents (tenant, purpose, subject);
         CREATE INDEX privacy_consents_subject ON privacy_consents (tenant, subject);
+        CREATE TABLE privacy_consent_versions (
+            tenant TEXT PRIMARY KEY,
+            version BIGINT NOT NULL
+        );
         """,
     ),
     (
@@ -90,6 +98,10 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
             PRIMARY KEY (subject, seq)
         ) WITHOUT ROWID;
         CREATE INDEX privacy_audit_actor ON privacy_audit (actor, seq);
+        CREATE TABLE privacy_audit_indexed (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL
+        );
         CREATE TRIGGER privacy_audit_no_update BEFORE UPDATE ON privacy_audit
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         CREATE TRIGGER privacy_audit_no_delete BEFORE DELETE ON privacy_audit
@@ -120,6 +132,10 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
             PRIMARY KEY (subject, seq)
         );
         CREATE INDEX privacy_audit_actor ON privacy_audit (actor, seq);
+        CREATE TABLE privacy_audit_indexed (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq BIGINT NOT NULL
+        );
         CREATE FUNCTION privacy_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
         CREATE TRIGGER privacy_audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE

@@ -10,7 +10,6 @@ entity without a subject is withheld from everyone but an emergency (fail closed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from cityos.core.settings import Settings
@@ -40,12 +39,14 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(t.strip() for t in text.split(",") if t.strip())
 
 
-@dataclass(frozen=True)
 class PersonalData:
-    """The personal-data configuration of a deployment."""
+    """The personal-data configuration of a deployment (with per-IRI lookups cached)."""
 
-    types: frozenset[str]
-    subject_attribute: str
+    def __init__(self, types: frozenset[str], subject_attribute: str) -> None:
+        self.types = types
+        self.subject_attribute = subject_attribute
+        self._type_category: dict[str, str | None] = {}
+        self._is_subject: dict[str, bool] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersonalData:
@@ -53,10 +54,14 @@ class PersonalData:
 
     def category(self, entity: Any) -> str | None:
         """The personal category (short type name) of an entity, or None if not personal."""
+        cache = self._type_category
         for entity_type in entity.types:
-            name = short_name(entity_type)
-            if name in self.types:
-                return name
+            found = cache.get(entity_type, "")
+            if found == "":
+                name = short_name(entity_type)
+                found = cache[entity_type] = name if name in self.types else None
+            if found is not None:
+                return found
         return None
 
     def is_personal(self, entity: Any) -> bool:
@@ -65,8 +70,12 @@ class PersonalData:
     def subjects(self, entity: Any) -> frozenset[str]:
         """The data subjects of a personal entity (may be empty)."""
         found: set[str] = set()
+        is_subject = self._is_subject
         for iri, instances in entity.attrs.items():
-            if short_name(iri) != self.subject_attribute:
+            flag = is_subject.get(iri)
+            if flag is None:
+                flag = is_subject[iri] = short_name(iri) == self.subject_attribute
+            if not flag:
                 continue
             for instance in instances:
                 value = instance.get("value")
