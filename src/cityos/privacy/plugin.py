@@ -30,6 +30,7 @@ from cityos.privacy.pseudonym import PseudonymKeys, load_pseudonym_keys
 from cityos.privacy.release_api import release_router
 from cityos.privacy.release_rules import parse_rules
 from cityos.privacy.scope_guard import ScopeGuard
+from cityos.privacy.video_api import video_router
 
 #: Names the privacy hooks are registered under on the hub's plugin manager.
 SCOPE_GUARD = "cityos.privacy.scopes"
@@ -101,4 +102,5 @@ def install(app: Any, hub: Any, settings: Settings) -> Privacy:
     app.include_router(audit_router(privacy.audit))
     app.include_router(mydata_router(privacy.mydata))
     app.include_router(release_router(hub, privacy.personal, privacy.budgets, privacy.audit))
+    app.include_router(video_router(privacy.audit))
     return privacy
