@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from cityos.hub.temporal.instants import to_us
 from cityos.privacy.audit import AuditTrail
+from cityos.privacy.caller import caller
 from cityos.privacy.errors import InvalidPrivacyRequest
-from cityos.privacy.roles_http import caller
 
 MAX_LIMIT = 1000
 _FILTERS = ("subject", "actor", "purpose", "action")

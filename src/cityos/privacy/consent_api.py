@@ -14,10 +14,10 @@ from starlette.responses import Response
 
 from cityos.privacy.access import Access
 from cityos.privacy.audit import AuditEntry, AuditTrail
+from cityos.privacy.caller import caller, json_body, tenant_of
 from cityos.privacy.consent import Consent, parse_grant
 from cityos.privacy.consent_store import ConsentRegistry, now_us
 from cityos.privacy.errors import Forbidden, InvalidPrivacyRequest, PrivacyResourceNotFound
-from cityos.privacy.roles_http import caller, json_body, tenant_of
 
 PREFIX = "/privacy/v1/consents"
 

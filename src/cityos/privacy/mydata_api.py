@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from cityos.hub.http.negotiation import OrjsonResponse
+from cityos.privacy.caller import caller, tenant_of
 from cityos.privacy.errors import InvalidPrivacyRequest
 from cityos.privacy.mydata import MyData
-from cityos.privacy.roles_http import caller, tenant_of
 
 
 def mydata_router(mydata: MyData) -> APIRouter:

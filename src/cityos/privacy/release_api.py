@@ -23,6 +23,7 @@ from cityos.hub.broker import Hub
 from cityos.privacy.access import Access
 from cityos.privacy.audit import AuditEntry, AuditTrail
 from cityos.privacy.budget import PrivacyBudgets
+from cityos.privacy.caller import caller, json_body, tenant_of
 from cityos.privacy.consent_store import now_us
 from cityos.privacy.datasets import rows_of
 from cityos.privacy.dp import (
@@ -36,7 +37,6 @@ from cityos.privacy.dp import (
 from cityos.privacy.errors import Forbidden, InvalidPrivacyRequest
 from cityos.privacy.kanonymity import anonymise
 from cityos.privacy.personal import PersonalData
-from cityos.privacy.roles_http import caller, json_body, tenant_of
 from cityos.privacy.scopes import allowed
 
 #: Smallest k the city releases at (a linkage attack must find at least this many candidates).

@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from cityos.privacy.audit import AuditEntry, AuditTrail
+from cityos.privacy.caller import caller, tenant_of
 from cityos.privacy.consent_store import now_us
 from cityos.privacy.errors import InvalidPrivacyRequest
-from cityos.privacy.roles_http import caller, tenant_of
 
 #: Largest frame accepted [bytes].
 MAX_FRAME_BYTES = 20 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""Small helpers of the privacy HTTP API: the caller, their role, the tenant, the JSON body."""
+"""Who calls the privacy HTTP API (and with which role), for which tenant, with which JSON body."""
 
 from __future__ import annotations
 
