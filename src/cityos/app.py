@@ -135,6 +135,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.state.hub = the_hub
     app.state.settings = settings
     install_error_handlers(app)
+    from cityos.privacy.plugin import install as install_privacy
+
+    install_privacy(app, the_hub, settings)  # access control, consent, audit (docs/privacy.md)
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(TenantEchoMiddleware)
     app.add_middleware(AccessLogMiddleware)

@@ -306,6 +306,11 @@ def hub_purge_history(
         hub.storage.close()
 
 
+from cityos.privacy.cli import auth_app  # noqa: E402  (cityos auth ...: docs/privacy.md)
+
+app.add_typer(auth_app)
+
+
 @app.command()
 def version() -> None:
     """Print the CityOS version."""

@@ -6,6 +6,7 @@ Every setting is documented here, and ``docs/settings.md`` is checked against th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,6 +104,51 @@ class Settings(BaseSettings):
         ge=1,
         description="Most instances (or aggregation periods) per attribute in one temporal "
         "response; more answer 206 with `Content-Range`.",
+    )
+
+    # -- privacy and access control (cityos.privacy; docs/privacy.md) --------------------------
+    mode: Literal["demo", "production"] = Field(
+        "demo",
+        description="`demo`: the API is open to anonymous callers; `production`: every endpoint "
+        "but `/health` needs a bearer token, and consent is enforced on every read.",
+    )
+    auth_issuer: str = Field(
+        "urn:cityos:issuer", description="`iss` of the access tokens the city issues."
+    )
+    auth_audience: str = Field(
+        "urn:cityos:api", description="`aud` an access token must carry to be accepted."
+    )
+    auth_token_ttl_s: int = Field(
+        3600, ge=60, le=31 * 86400, description="Default lifetime of a minted access token [s]."
+    )
+    rate_limit_per_minute: int | None = Field(
+        None,
+        ge=0,
+        description="Requests per minute per client (token subject, else IP address); unset: "
+        "1200 in production and no limit in demo mode; `0`: no limit.",
+    )
+    privacy_personal_types: str = Field(
+        "Person,Household,HealthMeasurement,Trip,Payment",
+        description="Entity types (short names, comma-separated) that hold personal data.",
+    )
+    privacy_subject_attribute: str = Field(
+        "dataSubject",
+        description="Attribute (Relationship or Property) naming the pseudonymous data subject(s) "
+        "of a personal entity; a `Person` without it is its own subject.",
+    )
+    privacy_pseudonymise_rules: str = Field(
+        "",
+        description="Purposes for which personal entities without consent are released "
+        "pseudonymised instead of withheld, e.g. "
+        "`Trip=mobility-planning|research,Household=census`.",
+    )
+
+    privacy_dp_epsilon_budget: float = Field(
+        5.0,
+        gt=0,
+        le=100,
+        description="Differential-privacy budget (total epsilon) of each consumer on each "
+        "dataset; releases beyond it are refused.",
     )
 
     @field_validator("temporal_retention_overrides")

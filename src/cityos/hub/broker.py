@@ -152,7 +152,12 @@ class Hub:
         found = self.storage.get_entities(self.read_tenant(tenant), [entity_id]).get(entity_id)
         if found is None:
             raise ResourceNotFound(f"entity {entity_id} not found", instance=entity_id)
-        return self._filtered([found], tenant)[0] if self._has_filters() else found
+        if self._has_filters():
+            kept = self._filtered([found], tenant)
+            if not kept:  # a filter withheld it: as if it did not exist
+                raise ResourceNotFound(f"entity {entity_id} not found", instance=entity_id)
+            return kept[0]
+        return found
 
     def retrieve(
         self,

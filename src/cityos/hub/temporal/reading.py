@@ -84,7 +84,7 @@ class TemporalReader:
         current_only = (
             query.q is not None or query.geo is not None or getattr(query, "scope_q", None)
         )
-        deleted = [] if current_only else self._deleted_matching(name, flt)
+        deleted = [] if current_only else self._visible(name, self._deleted_matching(name, flt))
         if not deleted:
             page = hub.query_entities(query, ctx, name)
             subjects = [_Subject(e.id, e.types, e) for e in page.entities]
@@ -131,10 +131,23 @@ class TemporalReader:
             subject = _Subject(entity_id, current.types, current)
         else:
             known = self.store.entities(name, [entity_id]).get(entity_id)
+            if known is not None and not self._visible(name, [known]):
+                known = None  # a read filter withholds it, as it would its current state
             if known is None:
                 raise ResourceNotFound(f"entity {entity_id} not found", instance=entity_id)
             subject = _Subject(entity_id, known.types, None, known.deleted_at)
         return self._temporal(name, [subject], temporal, ctx, wanted)
+
+    def _visible(self, tenant: str, found: list[HistoryEntity]) -> list[HistoryEntity]:
+        """The history-only entities that ``hub_filter_entities`` lets through, each shown to
+        it by id and types only (its attributes are gone with its current state)."""
+        if not found or not self.hub._has_filters():
+            return found
+        kept = self.hub._filtered(
+            [Entity(id=h.entity_id, types=list(h.types)) for h in found], tenant
+        )
+        ids = {e.id for e in kept}
+        return [h for h in found if h.entity_id in ids]
 
     def _deleted_matching(self, tenant: str, flt: EntityFilter) -> list[HistoryEntity]:
         """Deleted entities with history that the query's id, idPattern, type and attrs select."""

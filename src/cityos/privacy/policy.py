@@ -1,0 +1,62 @@
+"""Which operation each HTTP route needs, in one visible table.
+
+Routes are matched by method and path prefix, first match wins. ``public`` routes need no token
+even in production; ``authenticated`` routes need a valid token and check roles themselves
+(the privacy API); the others need a scope for their operation on the request's tenant (and on
+the ``type`` the request names, when it names one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``methods`` (``*`` any) on paths starting with ``prefix`` need ``operation``."""
+
+    methods: frozenset[str]
+    prefix: str
+    operation: str
+    exact: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        if "*" not in self.methods and method not in self.methods:
+            return False
+        return path == self.prefix if self.exact else path.startswith(self.prefix)
+
+
+def _rule(methods: str, prefix: str, operation: str, *, exact: bool = False) -> Rule:
+    return Rule(frozenset(methods.split(",")), prefix, operation, exact)
+
+
+NGSI = "/ngsi-ld/v1"
+#: The route table (first match wins); anything unlisted needs ``read``.
+RULES: tuple[Rule, ...] = (
+    _rule("GET,HEAD", "/health", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/.well-known/jwks.json", PUBLIC, exact=True),
+    # The control-centre page shell and its bundle hold no city data; the data they load does.
+    _rule("GET,HEAD", "/", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/static/", PUBLIC),
+    _rule("*", "/privacy/v1/", AUTHENTICATED),
+    _rule("POST", f"{NGSI}/entityOperations/query", "read"),
+    _rule("POST", f"{NGSI}/temporal/entityOperations/query", "read"),
+    _rule("POST", f"{NGSI}/entityOperations/delete", "delete"),
+    _rule("POST,DELETE,PUT,PATCH", f"{NGSI}/jsonldContexts", "admin"),
+    _rule("GET,HEAD", f"{NGSI}/", "read"),
+    _rule("DELETE", f"{NGSI}/", "delete"),
+    _rule("POST,PUT,PATCH", f"{NGSI}/", "write"),
+    _rule("*", "/", "read"),
+)
+
+
+def operation_for(method: str, path: str) -> str:
+    """The operation (``read``/``write``/``delete``/``admin``), :data:`PUBLIC` or
+    :data:`AUTHENTICATED` that a request needs."""
+    for rule in RULES:
+        if rule.matches(method, path):
+            return rule.operation
+    return "read"
