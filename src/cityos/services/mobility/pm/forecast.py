@@ -8,7 +8,8 @@ The expected number of trips starting in zone ``z`` during hour ``h`` of a day o
 where ``n`` counts the observed trips, ``d(k)`` the observed days of that kind, ``alpha`` a
 smoothing weight in days and ``m(z, h, k)`` the prior: the zone's own daily trips spread over the
 hours by the city-wide hourly profile of that day kind. Hours with few observations shrink
-towards the zone's level times the city's shape (an empirical-Bayes Poisson-gamma mean). Trips come from the day simulation or from real rentals alike.
+towards the zone's level times the city's shape (an empirical-Bayes Poisson-gamma
+mean). Trips come from the day simulation or from real rentals alike.
 """
 
 from __future__ import annotations
