@@ -150,6 +150,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.services.mobility.pm.http import router as pm_router
 
     app.include_router(pm_router)
+    from cityos.services.mobility.parking.http import router as parking_router
+
+    app.include_router(parking_router)
     from cityos.web import web_router
 
     app.include_router(web_router())
