@@ -13,7 +13,8 @@ Bus priority: a bus within ``bus_range_m`` of a signal asks for its movement; if
 green is extended (up to ``bus_extension_s`` past the normal end), otherwise the signal switches
 early to a phase serving it as soon as the current green has had its minimum.
 
-Pre-emption: an ambulance within ``emergency_range_m`` asks for its movement; the signal ends
+Pre-emption: an ambulance asks for its movement at each of its next three signals within
+``emergency_range_m`` (so closely spaced signals clear in time); each signal ends
 the current green at once (yellow, all-red) if needed and holds a phase serving it until the
 ambulance has passed. Under the fixed-time and actuated plans the signal is taken over for the
 duration of a request and then handed back to its program.
@@ -128,9 +129,9 @@ class SignalController:
         for v in sim.getArrivedIDList():
             self.buses.discard(v)
             self.ambulances.discard(v)
-        bus_req = self._requests(self.buses, self.params.bus_range_m) if (
+        bus_req = self._requests(self.buses, self.params.bus_range_m, 1) if (
             self.params.bus_priority) else {}  # fmt: skip
-        em_req = self._requests(self.ambulances, self.params.emergency_range_m) if (
+        em_req = self._requests(self.ambulances, self.params.emergency_range_m, 3) if (
             self.params.preemption) else {}  # fmt: skip
         if em_req:
             self.preempted_s += 1.0
@@ -143,19 +144,22 @@ class SignalController:
                 self._take_over(sig, now)
             self._drive(sig, now, emergency, bus)
 
-    def _requests(self, vehicles: set[str], reach: float) -> dict[str, set[int]]:
+    def _requests(self, vehicles: set[str], reach: float, ahead: int) -> dict[str, set[int]]:
+        """Movements asked for at the next ``ahead`` signals within ``reach`` [m] of a vehicle."""
         out: dict[str, set[int]] = {}
         for v in vehicles:
-            nxt = self.sumo.vehicle.getNextTLS(v)
-            if nxt:
-                tls, index, dist, _state = nxt[0]
-                if dist <= reach and tls in self.signals:
+            for tls, index, dist, _state in self.sumo.vehicle.getNextTLS(v)[:ahead]:
+                if dist > reach:
+                    break
+                if tls in self.signals:
                     out.setdefault(tls, set()).add(int(index))
         return out
 
     def _take_over(self, sig: _Signal, now: float) -> None:
         sig.manual = True
         sig.state = self.sumo.trafficlight.getRedYellowGreenState(sig.tls_id)
+        # freeze the program where it is; from now on only this controller changes the state
+        self.sumo.trafficlight.setRedYellowGreenState(sig.tls_id, sig.state)
         sig.stage = "green"
         sig.current = -1
         sig.since = now - self.params.min_green_s
