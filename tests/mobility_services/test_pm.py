@@ -71,6 +71,25 @@ def test_gbfs_feed_has_the_required_fields(loaded, pm_client):
     assert missing.headers["content-type"] == "application/problem+json"
 
 
+def test_gbfs_feed_validates_against_the_official_2_3_schemas(loaded, pm_client):
+    import json
+    from pathlib import Path
+
+    import gbfs_validator
+    import jsonschema
+
+    schemas = Path(gbfs_validator.__file__).parent / "data" / "schemas" / "v2.3"
+    for name in ("gbfs", *GBFS_REQUIRED):
+        body = pm_client.get(f"/mobility/v1/gbfs/{name}.json").json()
+        schema = json.loads((schemas / f"{name}.json").read_text())
+        errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(body)]
+        assert errors == [], (name, errors[:3])
+    broken = pm_client.get("/mobility/v1/gbfs/station_status.json").json()
+    del broken["data"]["stations"][0]["num_bikes_available"]
+    schema = json.loads((schemas / "station_status.json").read_text())
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))  # the check has teeth
+
+
 def _check_plan(plan, stations, trucks):
     cap = {t.truck_id: t.capacity for t in trucks}
     for truck, stops in plan.routes.items():
