@@ -72,6 +72,12 @@ def test_booking_errors(store):
         store.publish("o", 36.49, 127.30, 1000, [(T0, T0 + 2 * H), (T0 + H, T0 + 3 * H)])
     with pytest.raises(BadRequestData, match="at least one"):
         store.publish("o", 36.49, 127.30, 1000, [])
+    with pytest.raises(BookingConflict, match="active bookings"):
+        store.withdraw(slot.slot_id)
+    spare = store.publish("o", 36.49, 127.30, 1000, [(T0, T0 + H)])
+    store.withdraw(spare.slot_id)
+    with pytest.raises(ResourceNotFound):
+        store.slot(spare.slot_id)
 
 
 def test_the_database_trigger_rejects_overlaps_even_without_the_service(store):
@@ -142,6 +148,9 @@ def test_http_api_under_concurrent_requests(server):
         "owner": "owner-1", "lat": 36.49, "lon": 127.30, "pricePerHourKRW": 1200,
         "windows": [{"start": _iso(T0), "end": _iso(T0 + 12 * H)}],
     }).json()  # fmt: skip
+    spot = httpx.get(f"{server}/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:{slot['id']}").json()
+    assert spot["type"] == "ParkingSpot" and spot["pricePerHourKRW"]["value"] == 1200
+    assert spot["location"]["value"]["coordinates"] == [127.30, 36.49]
     body = {"slotId": slot["id"], "vehicle": "sharedCar", "start": _iso(T0 + H),
             "end": _iso(T0 + 3 * H)}  # fmt: skip
 

@@ -30,6 +30,10 @@ def store_of(request: Request) -> ParkingStore:
     return store
 
 
+def _tenant(request: Request) -> str:
+    return request.headers.get("NGSILD-Tenant", "")
+
+
 def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts).astimezone().isoformat()
 
@@ -79,12 +83,33 @@ class BookingIn(BaseModel):
     end: AwareDatetime
 
 
+def slot_entity(s: Slot) -> dict[str, Any]:
+    """The slot as an NGSI-LD ``ParkingSpot`` (FIWARE Smart Data Models, category peerToPeer);
+    its bookings stay in the service's tables (drivers' identities are not published)."""
+    return {
+        "id": f"urn:ngsi-ld:ParkingSpot:{s.slot_id}",
+        "type": "ParkingSpot",
+        "category": {"type": "Property", "value": ["peerToPeer"]},
+        "location": {"type": "GeoProperty",
+                     "value": {"type": "Point", "coordinates": [s.lon, s.lat]}},
+        "pricePerHourKRW": {"type": "Property", "value": s.price_krw_h},
+        "availableWindows": {"type": "Property",
+                             "value": [{"start": _iso(a), "end": _iso(b)} for a, b in s.windows]},
+    }  # fmt: skip
+
+
 @router.post("/mobility/v1/parking/slots", status_code=201, summary="Publish a parking slot")
 def publish(body: SlotIn, request: Request) -> JSONResponse:
-    slot = store_of(request).publish(
+    store = store_of(request)
+    slot = store.publish(
         body.owner, body.lat, body.lon, body.pricePerHourKRW,
         [(int(w.start.timestamp()), int(w.end.timestamp())) for w in body.windows],
     )  # fmt: skip
+    hub = request.app.state.hub
+    result = hub.batch_upsert([slot_entity(slot)], hub.context(), _tenant(request))
+    if result.errors:
+        store.withdraw(slot.slot_id)  # keep the tables and the hub consistent
+        raise result.errors[0][1]
     where = f"/mobility/v1/parking/slots/{slot.slot_id}"
     return JSONResponse(_slot_json(slot), status_code=201, headers={"Location": where})
 

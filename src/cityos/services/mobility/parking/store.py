@@ -185,6 +185,19 @@ class ParkingStore:
                             [(slot.slot_id, a, b) for a, b in ordered])  # fmt: skip
         return slot
 
+    def withdraw(self, slot_id: str) -> None:
+        """Remove a slot that has no bookings (409 if it has active ones)."""
+        with self._write() as con:
+            busy = con.execute(
+                "SELECT 1 FROM parking_booking WHERE slot_id = ? AND status = 'active'", (slot_id,)
+            ).fetchone()
+            if busy:
+                raise BookingConflict(f"slot {slot_id} has active bookings")
+            con.execute("DELETE FROM parking_booking WHERE slot_id = ?", (slot_id,))
+            cur = con.execute("DELETE FROM parking_slot WHERE slot_id = ?", (slot_id,))
+            if cur.rowcount == 0:
+                raise ResourceNotFound(f"no parking slot {slot_id!r}")
+
     def slot(self, slot_id: str) -> Slot:
         with self._connect() as con:
             return self._slot(con, slot_id)
