@@ -149,6 +149,13 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.hub.api_contexts import contexts_router
 
     app.include_router(contexts_router(lambda: the_hub.resolver))
+    # mobility services (signals engineer block)
+    from cityos.services.mobility.pm.http import router as pm_router
+
+    app.include_router(pm_router)
+    from cityos.services.mobility.parking.http import router as parking_router
+
+    app.include_router(parking_router)
     from cityos.web import web_router
 
     app.include_router(web_router())

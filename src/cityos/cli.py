@@ -309,6 +309,89 @@ def hub_purge_history(
 from cityos.privacy.cli import auth_app  # noqa: E402  (cityos auth ...: docs/privacy.md)
 
 app.add_typer(auth_app)
+# -- simulate signals ----------------------------------------------------------------------------
+simulate_app = typer.Typer(
+    name="simulate",
+    help="Run twin simulations (signal control in SUMO).",
+    no_args_is_help=True,
+)
+app.add_typer(simulate_app)
+
+
+@simulate_app.command("signals")
+def simulate_signals(
+    controller: Annotated[
+        list[str], typer.Option(help="fixed, actuated or max-pressure; repeat to compare")
+    ] = ["max-pressure"],  # noqa: B006
+    seed: Annotated[int, typer.Option(help="Demand and SUMO seed")] = 1,
+    duration: Annotated[float, typer.Option(help="Simulated time [s]")] = 3600.0,
+    network: Annotated[str, typer.Option(help="city (Sejong 5-1 twin) or grid (3 x 3)")] = "city",
+    cars_per_hour: Annotated[float, typer.Option(help="Car departures per hour")] = 1200.0,
+    bus_headway: Annotated[float, typer.Option(help="BRT headway per direction [s]")] = 300.0,
+    ambulance_at: Annotated[float, typer.Option(help="Ambulance departure [s]; < 0: none")] = 600.0,
+    bus_priority: Annotated[
+        bool, typer.Option(help="Green extension/early green for buses")
+    ] = True,
+    preemption: Annotated[bool, typer.Option(help="Emergency-vehicle pre-emption")] = True,
+    mesoscopic: Annotated[bool, typer.Option(help="SUMO mesoscopic model (--mesosim)")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG of queues over time")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the KPIs as JSON")] = False,
+) -> None:
+    """Simulate signal control in SUMO on the 5-1 network and report delay, queues, throughput,
+    bus and ambulance travel times."""
+    import json
+    import tempfile
+
+    from cityos.core.errors import CityOSError
+    from cityos.twin.signals.control import CONTROLLERS, ControlParameters
+    from cityos.twin.signals.demand import DemandSpec, generate_demand
+    from cityos.twin.signals.simulation import plot_queues, prepare, simulate
+
+    unknown = [c for c in controller if c not in CONTROLLERS]
+    if unknown:
+        typer.echo(f"error: unknown controller {unknown[0]!r}; known: {', '.join(CONTROLLERS)}",
+                   err=True)  # fmt: skip
+        raise typer.Exit(2)
+    params = ControlParameters(bus_priority=bus_priority, preemption=preemption)
+    bar = _twin_progress()
+    reports = []
+    try:
+        spec = DemandSpec(
+            duration_s=duration,
+            cars_per_hour=cars_per_hour,
+            bus_headway_s=bus_headway,
+            ambulance_at_s=ambulance_at if 0 <= ambulance_at < duration else None,
+        )
+        spec.validate()
+        with tempfile.TemporaryDirectory(prefix="cityos-signals-") as tmp, bar:
+            net = prepare(network, Path(tmp))
+            vehicles = generate_demand(net, spec, seed)
+            for name in controller:
+                task = bar.add_task(f"{name}", total=duration)
+                report = simulate(
+                    net, vehicles, name, duration, seed, params, mesoscopic,
+                    progress=lambda now, _total, task=task: bar.update(task, completed=now),
+                )  # fmt: skip
+                reports.append(report)
+    except CityOSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    if json_out:
+        typer.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        for r in reports:
+            typer.echo(
+                f"{r.controller}: mean delay {r.mean_delay_s:.1f} s, queue mean {r.mean_queue:.1f}"
+                f" max {r.max_queue} veh, throughput {r.throughput}/{r.vehicles}, bus travel "
+                f"{_fmt_s(r.bus_travel_s)}, ambulance travel {_fmt_s(r.ambulance_travel_s)}"
+                f" (red approaches {r.ambulance_red_approaches}), wall {r.wall_s:.1f} s"
+            )
+    if plot is not None:
+        typer.echo(f"plot: {plot_queues(reports, plot)}")
+
+
+def _fmt_s(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} s"
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Peer-to-peer parking: owners publish slots with time windows, drivers search and book."""

@@ -1,0 +1,160 @@
+"""HTTP API of peer-to-peer parking under ``/mobility/v1/parking/``.
+
+Times are ISO 8601 with a UTC offset. Errors are RFC 7807 problem details: 400 bad input, 404
+unknown slot or booking, 409 a booking overlapping another, 422 a time outside the slot's
+availability windows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field
+
+from cityos.services.mobility.parking.store import Booking, ParkingStore, Slot
+
+router = APIRouter(tags=["Mobility: parking sharing"])
+
+
+def store_of(request: Request) -> ParkingStore:
+    """The app's parking store, opened on first use in the hub's database."""
+    state = request.app.state
+    store = getattr(state, "parking_store", None)
+    if store is None:
+        settings = state.settings
+        store = ParkingStore.for_database_url(settings.resolved_database_url(), settings.data_dir)
+        state.parking_store = store
+    return store
+
+
+def _tenant(request: Request) -> str:
+    return request.headers.get("NGSILD-Tenant", "")
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts).astimezone().isoformat()
+
+
+def _slot_json(s: Slot) -> dict[str, Any]:
+    return {
+        "id": s.slot_id,
+        "owner": s.owner,
+        "lat": s.lat,
+        "lon": s.lon,
+        "pricePerHourKRW": s.price_krw_h,
+        "windows": [{"start": _iso(a), "end": _iso(b)} for a, b in s.windows],
+    }
+
+
+def _booking_json(b: Booking) -> dict[str, Any]:
+    return {
+        "id": b.booking_id,
+        "slotId": b.slot_id,
+        "driver": b.driver,
+        "vehicle": b.vehicle,
+        "start": _iso(b.start_s),
+        "end": _iso(b.end_s),
+        "priceKRW": b.price_krw,
+        "status": b.status,
+    }
+
+
+class WindowIn(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class SlotIn(BaseModel):
+    owner: str = Field(min_length=1, max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    pricePerHourKRW: float = Field(ge=0, le=1_000_000)
+    windows: list[WindowIn] = Field(min_length=1, max_length=100)
+
+
+class BookingIn(BaseModel):
+    slotId: str = Field(min_length=1)
+    driver: str = Field(min_length=1, max_length=200)
+    vehicle: Literal["sharedCar", "privateCar"]
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+def slot_entity(s: Slot) -> dict[str, Any]:
+    """The slot as an NGSI-LD ``ParkingSpot`` (FIWARE Smart Data Models, category peerToPeer);
+    its bookings stay in the service's tables (drivers' identities are not published)."""
+    return {
+        "id": f"urn:ngsi-ld:ParkingSpot:{s.slot_id}",
+        "type": "ParkingSpot",
+        "category": {"type": "Property", "value": ["peerToPeer"]},
+        "location": {"type": "GeoProperty",
+                     "value": {"type": "Point", "coordinates": [s.lon, s.lat]}},
+        "pricePerHourKRW": {"type": "Property", "value": s.price_krw_h},
+        "availableWindows": {"type": "Property",
+                             "value": [{"start": _iso(a), "end": _iso(b)} for a, b in s.windows]},
+    }  # fmt: skip
+
+
+@router.post("/mobility/v1/parking/slots", status_code=201, summary="Publish a parking slot")
+def publish(body: SlotIn, request: Request) -> JSONResponse:
+    store = store_of(request)
+    slot = store.publish(
+        body.owner, body.lat, body.lon, body.pricePerHourKRW,
+        [(int(w.start.timestamp()), int(w.end.timestamp())) for w in body.windows],
+    )  # fmt: skip
+    hub = request.app.state.hub
+    result = hub.batch_upsert([slot_entity(slot)], hub.context(), _tenant(request))
+    if result.errors:
+        store.withdraw(slot.slot_id)  # keep the tables and the hub consistent
+        raise result.errors[0][1]
+    where = f"/mobility/v1/parking/slots/{slot.slot_id}"
+    return JSONResponse(_slot_json(slot), status_code=201, headers={"Location": where})
+
+
+@router.get("/mobility/v1/parking/slots/{slot_id}", summary="One slot")
+def get_slot(slot_id: str, request: Request) -> dict[str, Any]:
+    return _slot_json(store_of(request).slot(slot_id))
+
+
+@router.get("/mobility/v1/parking/slots", summary="Search free slots near a point for a time")
+def search(
+    request: Request,
+    lat: float = Query(..., ge=-90, le=90),
+    lon: float = Query(..., ge=-180, le=180),
+    start: AwareDatetime = Query(...),
+    end: AwareDatetime = Query(...),
+    radius: float = Query(500.0, description="Search radius [m]"),
+    vehicle: Literal["sharedCar", "privateCar"] = Query("privateCar"),
+) -> list[dict[str, Any]]:
+    from cityos.services.mobility.parking.store import price_krw
+
+    s, e = int(start.timestamp()), int(end.timestamp())
+    hits = store_of(request).search(lat, lon, radius, s, e)
+    return [
+        _slot_json(slot) | {"distanceM": round(d, 1),
+                            "priceKRW": price_krw(slot.price_krw_h, vehicle, s, e)}
+        for slot, d in hits
+    ]  # fmt: skip
+
+
+@router.post("/mobility/v1/parking/bookings", status_code=201, summary="Book a slot")
+def book(body: BookingIn, request: Request) -> JSONResponse:
+    booking = store_of(request).book(
+        body.slotId, body.driver, body.vehicle, int(body.start.timestamp()),
+        int(body.end.timestamp()),
+    )  # fmt: skip
+    where = f"/mobility/v1/parking/bookings/{booking.booking_id}"
+    return JSONResponse(_booking_json(booking), status_code=201, headers={"Location": where})
+
+
+@router.get("/mobility/v1/parking/bookings/{booking_id}", summary="One booking")
+def get_booking(booking_id: str, request: Request) -> dict[str, Any]:
+    return _booking_json(store_of(request).booking(booking_id))
+
+
+@router.delete("/mobility/v1/parking/bookings/{booking_id}", summary="Cancel a booking")
+def cancel(booking_id: str, request: Request) -> dict[str, Any]:
+    return _booking_json(store_of(request).cancel(booking_id))
