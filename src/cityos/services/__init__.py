@@ -1,0 +1,1 @@
+"""The core city services, each reading and writing through the hub."""

@@ -1,0 +1,1 @@
+"""Mobility services of the city."""
