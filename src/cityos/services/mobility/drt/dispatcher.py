@@ -122,9 +122,11 @@ class _Planner:
         self.limits = limits
         self.requests = requests
 
-    def simulate(self, st: _State, plan: list[Stop], now: float) -> tuple[float, float] | None:
-        """Times for ``plan`` from the anchor (written into the stops); (metres, end time) or None
-        when a constraint fails."""
+    def simulate(
+        self, st: _State, plan: list[Stop], now: float, write: bool = True
+    ) -> tuple[float, float] | None:
+        """Times for ``plan`` from the anchor (written into the stops if ``write``); (metres, end
+        time) or None when a constraint fails."""
         lim = self.limits
         node = st.anchor.node
         t = max(st.anchor.departure_s, now)
@@ -139,7 +141,7 @@ class _Planner:
             t += self.travel.time_s(node, stop.node)
             metres += d
             battery -= d * per_m
-            stop.arrival_s = t
+            arrival = t
             if stop.kind == "pickup":
                 req = self.requests[stop.request_id]  # type: ignore[index]
                 start = max(t, req.earliest_pickup_s)
@@ -164,9 +166,11 @@ class _Planner:
                 full = lim.fast_charge_s if stop.load == 0 else lim.slow_charge_s
                 t += full * max(missing, 0.0) / st.vehicle.battery_capacity_kwh
                 battery = st.vehicle.battery_capacity_kwh
-            stop.departure_s = t
-            stop.onboard = onboard
-            stop.battery_kwh = battery
+            if write:
+                stop.arrival_s = arrival
+                stop.departure_s = t
+                stop.onboard = onboard
+                stop.battery_kwh = battery
             if battery < reserve - 1e-9 and stop.kind != "charge":
                 return None
             node = stop.node
@@ -347,7 +351,7 @@ def _fixed(plan: list[Stop]) -> int:
 
 
 def _plan_cost(st: _State, planner: _Planner, plan: list[Stop], now: float) -> float | None:
-    out = planner.simulate(st, [_copy(s) for s in plan], now)
+    out = planner.simulate(st, plan, now, write=False)
     return None if out is None else out[0] + DURATION_WEIGHT * out[1]
 
 
@@ -391,19 +395,23 @@ def _best_insertion(
             and not st.pending
         ):
             continue
-        base_plan = [_copy(s) for s in st.pending]
-        base = planner.simulate(st, base_plan, now)
+        base = planner.simulate(st, st.pending, now, write=False)
         if base is None:  # pragma: no cover - a committed plan stays feasible
             continue
         base_m, base_end = base
         first = _fixed(st.pending)
         n = len(st.pending)
+        latest = req.earliest_pickup_s + planner.limits.max_wait_s + 1e-6
         for i in range(first, n + 1):
+            prev = st.anchor if i == 0 else st.pending[i - 1]
+            reach = max(prev.departure_s, now) + travel.time_s(prev.node, req.origin)
+            if reach > latest:
+                continue
             for j in range(i, n + 1):
-                plan = [_copy(s) for s in st.pending]
-                plan.insert(j, Stop(req.destination, "dropoff", req.id, req.load))
-                plan.insert(i, Stop(req.origin, "pickup", req.id, req.load))
-                out = planner.simulate(st, plan, now)
+                pick = Stop(req.origin, "pickup", req.id, req.load)
+                drop = Stop(req.destination, "dropoff", req.id, req.load)
+                plan = [*st.pending[:i], pick, *st.pending[i:j], drop, *st.pending[j:]]
+                out = planner.simulate(st, plan, now, write=False)
                 if out is None:
                     continue
                 metres, end = out
@@ -413,7 +421,9 @@ def _best_insertion(
                     best = (cost, st.vehicle.id, st, plan)
     if best is None:
         return None
-    return best[0], best[2], best[3]
+    plan = [_copy(s) for s in best[3]]
+    planner.simulate(best[2], plan, now)
+    return best[0], best[2], plan
 
 
 def _rebalance(
