@@ -208,7 +208,11 @@ def plot(all_kpis: list[dict[str, Any]], results: list[DayResult], out_dir: Path
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     axes[0].bar(names, [k["carsOwned"] for k in all_kpis], label="owned", color=colours(0))
     axes[0].bar(
-        names, [k["carsRunning"] for k in all_kpis], width=0.4, label="running (private, shared, taxi)", color=colours(1)
+        names,
+        [k["carsRunning"] for k in all_kpis],
+        width=0.4,
+        label="running (private, shared, taxi)",
+        color=colours(1),
     )
     axes[0].set_title("Cars")
     axes[0].legend()

@@ -3,8 +3,8 @@
 KPIs of every scenario of a run are written to the hub in one all-or-nothing load
 (:func:`cityos.twin.loader.load_entities`): a run that fails or is interrupted while writing
 leaves the hub as it was. The baseline is always simulated with the same seed and reported
-first, so every scenario gets its ratios to it. Files (``kpis.json``, ``comparison.md``, PNG plots) are written to a
-temporary name and renamed, so they too are whole or absent.
+first, so every scenario gets its ratios to it. Files (``kpis.json``, ``comparison.md``, PNG
+plots) are written to a temporary name and renamed, so they too are whole or absent.
 """
 
 from __future__ import annotations
