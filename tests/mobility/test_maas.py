@@ -107,7 +107,7 @@ def test_bad_requests(feed) -> None:
     planner = JourneyPlanner(feed)
     with pytest.raises(UnknownMode, match="unknown mode\\(s\\) hovercraft"):
         planner.plan((LAT, 127.0), (LAT, 127.03), 3600, modes={"hovercraft"})
-    with pytest.raises(OutsideNetwork, match="origin .* km from the nearest stop"):
+    with pytest.raises(OutsideNetwork, match=r"origin .* km from the nearest stop"):
         planner.plan((37.5, 127.0), (LAT, 127.03), 3600)
     with pytest.raises(NoItinerary):
         planner.plan((LAT, 127.0), (LAT, 127.0375), 3600 * 23, modes={"transit"})
@@ -118,7 +118,7 @@ def test_bad_requests(feed) -> None:
 def test_bad_feeds(tmp_path) -> None:
     folder = write_feed(tmp_path / "f")
     (folder / "routes.txt").unlink()
-    with pytest.raises(GtfsError, match="no routes.txt"):
+    with pytest.raises(GtfsError, match=r"no routes\.txt"):
         read_feed(folder)
     folder = write_feed(tmp_path / "g")
     text = (folder / "stop_times.txt").read_text().replace("07:00:00", "07:61:00", 1)
