@@ -120,3 +120,20 @@ def test_day_is_reproducible(small_city, smart_day) -> None:
 def test_shuttles_need_a_dispatcher(small_city) -> None:
     with pytest.raises(ValueError, match="shuttle dispatcher"):
         simulate_day(load_scenario("smart-5-1"), 7, city=small_city)
+
+
+def test_vehicle_demand_for_traffic_simulation(smart_day, baseline_day) -> None:
+    from cityos.twin.mobility.export import vehicle_demand
+
+    smart, base = vehicle_demand(smart_day), vehicle_demand(baseline_day)
+    assert len(base) > len(smart) > 0
+    assert [v.depart_s for v in smart] == sorted(v.depart_s for v in smart)
+    assert {v.mode for v in smart} <= {"car", "sharedCar", "taxi"}
+    net = smart_day.city.network
+    # under the zone policy no private car movement starts or ends on a zone-only node
+    zone_only = {
+        n for n in range(len(net.xy)) if smart_day.city.zone.contains(*net.xy[n])
+    } - net.boundary_nodes
+    assert not any(
+        v.from_node in zone_only or v.to_node in zone_only for v in smart if v.mode == "car"
+    )
