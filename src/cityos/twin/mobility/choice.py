@@ -68,7 +68,7 @@ class Coefficients:
         ("shuttle", -0.4),
         ("brt", -0.5),
         ("sharedCar", -1.0),
-        ("car", 0.6),
+        ("car", -0.1),
         ("taxi", -1.5),
     )
 
