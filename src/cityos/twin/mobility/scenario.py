@@ -46,7 +46,7 @@ class ShuttleService(_Strict):
     """On-demand shuttle fleet and service limits."""
 
     enabled: bool = True
-    fleet: int = Field(default=60, ge=0, le=2000)
+    fleet: int = Field(default=120, ge=0, le=2000)
     capacity: int = Field(default=6, ge=1, le=60)
     max_wait_s: float = Field(default=600.0, ge=0, le=7200)
     detour_factor: float = Field(default=1.3, ge=1, le=5)
