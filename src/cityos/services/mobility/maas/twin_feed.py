@@ -8,6 +8,8 @@ demo balance, until the ledger's local currency plugs in.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from cityos.services.mobility.maas.booking import BookingService
@@ -25,7 +27,11 @@ def twin_service(data_dir: Path) -> BookingService:
     from cityos.twin.generator import generate
 
     folder = data_dir / "mobility" / "gtfs"
-    if not (folder / "stop_times.txt").exists():
-        write_gtfs(generate(), folder)
+    if not folder.is_dir():
+        # write beside, then rename: a crash never leaves half a feed behind
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+            write_gtfs(generate(), Path(tmp) / "feed")
+            os.replace(Path(tmp) / "feed", folder)
     planner = JourneyPlanner(read_feed(folder))
     return BookingService(planner, InMemoryPayments(opening_balance=DEMO_BALANCE_KRW))
