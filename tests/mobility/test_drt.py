@@ -74,6 +74,17 @@ def test_random_instances_obey_every_constraint(seed: int) -> None:
         assert a.wait_s <= 600 + 1e-6 and a.detour <= 1.3 + 1e-6
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_offline_mode_obeys_every_constraint(seed: int) -> None:
+    inst = random_instance(seed, n_requests=20, n_vehicles=2, capacity=3)
+    limits = ServiceLimits()
+    online = dispatch(inst.requests, inst.vehicles, inst.travel, limits)
+    offline = dispatch(inst.requests, inst.vehicles, inst.travel, limits, offline=True)
+    check_plan(offline, inst.requests, inst.vehicles, inst.travel, limits)
+    # knowing every request in advance never serves fewer of them here
+    assert len(offline.assignments) >= len(online.assignments)
+
+
 def test_pooling_shares_a_ride() -> None:
     travel = line_travel()
     reqs = [Request("a", 0, 5, 0.0), Request("b", 1, 4, 20.0)]

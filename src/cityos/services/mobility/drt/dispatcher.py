@@ -190,6 +190,7 @@ def dispatch(
     chargers: Sequence[Charger] = (),
     rebalancing: Rebalancing | None = None,
     reoptimise: bool = True,
+    offline: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> DispatchResult:
     """Dispatch ``requests`` online over ``vehicles`` (see the module docstring).
@@ -208,6 +209,10 @@ def dispatch(
         Charging points; with none, vehicles simply stop serving when the reserve is reached.
     rebalancing
         Idle rebalancing policy, or None for none.
+    offline
+        Every request is known in advance (pre-booked): plans are built from the start, in order
+        of earliest pickup, with no vehicle committed to anything yet (no charging or
+        rebalancing in this mode).
     reoptimise
         After each accepted request, try to move every request not yet picked up to its best
         insertion on any vehicle (one pass; kept only when it lowers the cost).
@@ -246,11 +251,11 @@ def dispatch(
     next_rebalance = order[0].earliest_pickup_s if order and rebalancing else float("inf")
     charges = 0
     for n, req in enumerate(order):
-        now = req.earliest_pickup_s
-        for st in states:
+        now = req.earliest_pickup_s if not offline else float("-inf")
+        for st in states if not offline else ():
             _advance(st, now)
             charges += _maybe_charge(st, planner, chargers, now)
-        while rebalancing is not None and next_rebalance <= now:
+        while rebalancing is not None and not offline and next_rebalance <= now:
             recent = [(t, o) for t, o in recent if t > next_rebalance - 3600]
             _rebalance(states, planner, rebalancing, recent, next_rebalance)
             next_rebalance += rebalancing.interval_s
