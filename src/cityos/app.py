@@ -159,6 +159,12 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.web import web_router
 
     app.include_router(web_router())
+    # mobility: MaaS journey planner over the twin's GTFS feed, built on first use
+    from cityos.services.mobility.maas.http import lazy, maas_router
+    from cityos.services.mobility.maas.twin_feed import twin_service
+
+    app.state.maas = lazy(lambda: twin_service(settings.data_dir))
+    app.include_router(maas_router(app.state.maas))
 
     @app.get("/health", tags=["Operations"], summary="Liveness and storage check")
     def health() -> dict[str, Any]:

@@ -309,10 +309,11 @@ def hub_purge_history(
 from cityos.privacy.cli import auth_app  # noqa: E402  (cityos auth ...: docs/privacy.md)
 
 app.add_typer(auth_app)
-# -- simulate signals ----------------------------------------------------------------------------
+
+# -- simulate: twin simulations ----------------------------------------------------------------
 simulate_app = typer.Typer(
     name="simulate",
-    help="Run twin simulations (signal control in SUMO).",
+    help="Run twin simulations (mobility day, signal control in SUMO) and report their KPIs.",
     no_args_is_help=True,
 )
 app.add_typer(simulate_app)
@@ -392,6 +393,70 @@ def simulate_signals(
 
 def _fmt_s(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} s"
+
+
+@simulate_app.command("mobility")
+def simulate_mobility(
+    scenario: Annotated[
+        list[str],
+        typer.Option(help="Scenario name or YAML file; repeat to compare (baseline always runs)."),
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed; scenario + seed reproduce a run.")] = 1,
+    population: Annotated[int | None, typer.Option(help="Residents (default 20,164).")] = None,
+    households: Annotated[int | None, typer.Option(help="Households (default 8,714).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default $CITYOS_DATA_DIR/mobility).")
+    ] = None,
+    hub: Annotated[bool, typer.Option("--hub/--no-hub", help="Write the KPIs to the hub.")] = True,
+    tenant: Annotated[str, typer.Option(help="Hub tenant for the KPIs.")] = "",
+) -> None:
+    """Simulate a weekday of 5-1 mobility per scenario: KPIs, plots, comparison table."""
+    from cityos.core.errors import CityOSError
+    from cityos.services.mobility.drt.twin_adapter import dispatch_shuttles
+    from cityos.twin.mobility.runner import run_scenarios
+    from cityos.twin.mobility.scenario import load_scenario
+    from cityos.twin.site import GeneratorParameters
+
+    try:
+        models = [load_scenario(s) for s in scenario]
+    except CityOSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    defaults = GeneratorParameters()
+    params = defaults.replace(
+        population=population or defaults.population,
+        households=households or defaults.households,
+    )
+    settings = load_settings()
+    out_dir = out or settings.data_dir / "mobility"
+    the_hub = None
+    if hub:
+        from cityos.hub.backends import open_hub
+
+        the_hub = open_hub(settings)
+    try:
+        with _twin_progress() as bar:
+            task = bar.add_task("simulate", total=1.0)
+            report = run_scenarios(
+                models,
+                seed,
+                dispatcher=dispatch_shuttles,
+                params=params,
+                hub=the_hub,
+                tenant=tenant,
+                out_dir=out_dir,
+                progress=lambda s, f: bar.update(task, completed=f, description=s[:28]),
+            )
+    except (CityOSError, ValueError) as exc:
+        typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        if the_hub is not None:
+            the_hub.storage.close()
+    typer.echo(report.table)
+    typer.echo(f"Wrote {len(report.files)} files to {out_dir}")
+    if report.load is not None:
+        typer.echo(f"Wrote {report.load.written} KPI entities to the hub")
 
 
 @app.command()
