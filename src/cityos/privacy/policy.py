@@ -41,7 +41,11 @@ RULES: tuple[Rule, ...] = (
     # The control-centre page shell and its bundle hold no city data; the data they load does.
     _rule("GET,HEAD", "/", PUBLIC, exact=True),
     _rule("GET,HEAD", "/static/", PUBLIC),
+    # GBFS is an open-data standard: station and vehicle status carry no personal data.
+    _rule("GET,HEAD", "/mobility/v1/gbfs/", PUBLIC),
     _rule("*", "/privacy/v1/", AUTHENTICATED),
+    _rule("POST,PUT,PATCH", "/mobility/v1/", "write"),
+    _rule("DELETE", "/mobility/v1/", "delete"),
     _rule("POST", f"{NGSI}/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/temporal/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/entityOperations/delete", "delete"),
