@@ -33,6 +33,7 @@ from cityos.core.logging import get_logger
 from cityos.hub.model import Entity, geo_instances
 from cityos.hub.storage.base import AttributeSummary, EntityFilter, QueryPage
 from cityos.hub.storage.postgres_filter import Filter, build_filter
+from cityos.hub.storage.postgres_rows import raw, recordset
 from cityos.hub.storage.postgres_schema import migrate
 from cityos.hub.storage.sqlite import entity_row, row_entity
 
@@ -205,16 +206,13 @@ class _PgTransaction:
     def insert(self, entities: list[Entity]) -> None:
         if not entities:
             return
-        columns = _columns(entities)
         try:
             rows = self.conn.execute(
                 "INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs, "
                 "datasets) SELECT %s, u.id, ARRAY(SELECT jsonb_array_elements_text(u.types)), "
-                "u.scope, u.created, u.modified, u.attrs, u.datasets FROM unnest(%s::text[], "
-                "%s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[]) "
-                "WITH ORDINALITY AS u(id, types, scope, created, modified, attrs, datasets, n) "
+                f"u.scope, u.created, u.modified, u.attrs, u.datasets FROM {_ENTITY_ROWS} "
                 "ORDER BY u.n RETURNING rid, id",
-                (self.tenant, *columns),
+                (self.tenant, _entity_rows(entities)),
             ).fetchall()
         except psycopg.errors.UniqueViolation as exc:
             raise InternalError(f"entity insert violated a constraint: {exc}") from exc
@@ -226,16 +224,13 @@ class _PgTransaction:
     def update(self, entities: list[Entity]) -> None:
         if not entities:
             return
-        columns = _columns(entities)
         try:
             rows = self.conn.execute(
                 "UPDATE entities e SET types = ARRAY(SELECT jsonb_array_elements_text(u.types)), "
                 "scope = u.scope, modified_at = u.modified, attrs = u.attrs, "
-                "datasets = u.datasets FROM unnest(%s::text[], %s::jsonb[], %s::jsonb[], "
-                "%s::text[], %s::text[], %s::jsonb[], %s::jsonb[]) "
-                "AS u(id, types, scope, created, modified, attrs, datasets) "
+                f"datasets = u.datasets FROM {_ENTITY_ROWS} "
                 "WHERE e.tenant = %s AND e.id = u.id RETURNING e.rid, e.id",
-                (*columns, self.tenant),
+                (_entity_rows(entities), self.tenant),
             ).fetchall()
         except psycopg.errors.UntranslatableCharacter as exc:
             raise BadRequestData(_NUL_MESSAGE) from exc
@@ -255,39 +250,48 @@ class _PgTransaction:
 
     def _index_geo(self, pairs: list[tuple[int, Entity]]) -> None:
         """One ``entity_geo`` row per GeoProperty instance (2-D, WGS84)."""
-        rids: list[int] = []
-        attrs: list[str] = []
-        shapes: list[str] = []
-        for rid, entity in pairs:
-            for iri, geometry in geo_instances(entity):
-                rids.append(rid)
-                attrs.append(iri)
-                shapes.append(orjson.dumps(geometry).decode())
-        if rids:
+        rows = [
+            {"rid": rid, "attr": iri, "shape": geometry}
+            for rid, entity in pairs
+            for iri, geometry in geo_instances(entity)
+        ]
+        if rows:
             self.conn.execute(
                 "INSERT INTO entity_geo (tenant, rid, attr, geom) SELECT %s, u.rid, u.attr, "
                 "ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON(u.shape), 4326)) "
-                "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS u(rid, attr, shape)",
-                (self.tenant, rids, attrs, shapes),
+                "FROM json_to_recordset(%s::json) AS u(rid bigint, attr text, shape text)",
+                (self.tenant, recordset(rows)),
             )
 
 
 _NUL_MESSAGE = "PostgreSQL cannot store the NUL character (\\u0000) in entity content"
 
 
-def _columns(entities: list[Entity]) -> tuple[list[Any], ...]:
-    """Column arrays (id, types, scope, created, modified, attrs, datasets) for ``unnest``."""
-    ids, types, scopes, created, modified, attrs, datasets = [], [], [], [], [], [], []
-    for entity in entities:
+#: The rows of :func:`_entity_rows` in SQL.
+_ENTITY_ROWS = (
+    "json_to_recordset(%s::json) AS u(n int, id text, types jsonb, scope jsonb, created text, "
+    "modified text, attrs jsonb, datasets jsonb)"
+)
+
+
+def _entity_rows(entities: list[Entity]) -> str:
+    """The entities as one :func:`~cityos.hub.storage.postgres_rows.recordset` parameter."""
+    rows = []
+    for n, entity in enumerate(entities):
         types_json, scope, attrs_json, datasets_json = entity_row(entity)
-        ids.append(entity.id)
-        types.append(types_json)
-        scopes.append(scope)
-        created.append(entity.created_at)
-        modified.append(entity.modified_at)
-        attrs.append(attrs_json)
-        datasets.append(datasets_json)
-    return ids, types, scopes, created, modified, attrs, datasets
+        rows.append(
+            {
+                "n": n,
+                "id": entity.id,
+                "types": raw(types_json),
+                "scope": raw(scope),
+                "created": entity.created_at,
+                "modified": entity.modified_at,
+                "attrs": raw(attrs_json),
+                "datasets": raw(datasets_json),
+            }
+        )
+    return recordset(rows)
 
 
 def _get(conn: psycopg.Connection[Any], tenant: str, ids: Iterable[str]) -> dict[str, Entity]:

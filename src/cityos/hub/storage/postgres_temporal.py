@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import psycopg
 
+from cityos.hub.storage.postgres_rows import exact, recordset
 from cityos.hub.storage.postgres_temporal_sql import (
     WIDTH,
     aggregate_result,
@@ -79,17 +80,18 @@ class PostgresTemporalStore:
             conn.execute(
                 "INSERT INTO temporal_entities (tenant, id, types, deleted_at) "
                 "SELECT %s, u.id, ARRAY(SELECT jsonb_array_elements_text(u.types)), u.deleted "
-                "FROM unnest(%s::text[], %s::jsonb[], %s::bigint[]) WITH ORDINALITY "
-                "AS u(id, types, deleted, n) ORDER BY u.n "
+                "FROM json_to_recordset(%s::json) "
+                "AS u(n int, id text, types jsonb, deleted bigint) ORDER BY u.n "
                 "ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, "
                 "deleted_at = excluded.deleted_at WHERE temporal_entities.types IS DISTINCT FROM "
                 "excluded.types OR temporal_entities.deleted_at IS DISTINCT FROM "
                 "excluded.deleted_at",
                 (
                     tx.tenant,
-                    [m.entity_id for m in marks],
-                    [_dumps(m.types) for m in marks],
-                    [m.deleted_at for m in marks],
+                    recordset(
+                        {"n": n, "id": m.entity_id, "types": m.types, "deleted": m.deleted_at}
+                        for n, m in enumerate(marks)
+                    ),
                 ),
             )
         if not records:
@@ -100,22 +102,27 @@ class PostgresTemporalStore:
         conn.execute(
             "INSERT INTO temporal_instances (teid, nid, dataset, observed, created, modified, "
             "deleted, num, num_float, body) SELECT u.teid, u.nid, u.dataset, u.observed, "
-            "u.created, u.modified, u.deleted, u.num, u.num_float, u.body FROM unnest("
-            "%s::bigint[], %s::int[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], "
-            "%s::boolean[], %s::numeric[], %s::boolean[], %s::jsonb[]) WITH ORDINALITY "
-            "AS u(teid, nid, dataset, observed, created, modified, deleted, num, num_float, "
-            "body, n) ORDER BY u.n",
+            "u.created, u.modified, u.deleted, u.num, u.num_float, u.body "
+            "FROM json_to_recordset(%s::json) AS u(n int, teid bigint, nid int, dataset text, "
+            "observed bigint, created bigint, modified bigint, deleted boolean, num numeric, "
+            "num_float boolean, body jsonb) ORDER BY u.n",
             (
-                [teids[r.entity_id] for r in records],
-                [nids[r.attr] for r in records],
-                [r.dataset_id for r in records],
-                [r.observed for r in records],
-                [r.created for r in records],
-                [r.modified for r in records],
-                [bool(r.deleted) for r in records],
-                [_number(r.number) for r in records],
-                [isinstance(r.number, float) for r in records],
-                [_dumps(r.body) for r in records],
+                recordset(
+                    {
+                        "n": n,
+                        "teid": teids[r.entity_id],
+                        "nid": nids[r.attr],
+                        "dataset": r.dataset_id,
+                        "observed": r.observed,
+                        "created": r.created,
+                        "modified": r.modified,
+                        "deleted": bool(r.deleted),
+                        "num": exact(r.number),
+                        "num_float": isinstance(r.number, float),
+                        "body": r.body,
+                    }
+                    for n, r in enumerate(records)
+                ),
             ),
         )
 
