@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cityos.hub.query_language import (
@@ -227,3 +228,54 @@ def _normaliser(value: Scalar) -> Callable[[object], Any]:
     if isinstance(value, TimeValue):
         return canonical_time
     return lambda c: c if isinstance(c, str) else None
+
+
+# -- numeric thresholds: a necessary condition cheap to index ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """``attr op bound``: a number candidate of the attribute must compare so for the query
+    to hold (one ordering term of the query's top-level conjunction)."""
+
+    attr: str
+    op: Operator
+    bound: int | float
+
+
+def threshold_of(ast: Query, expand: Callable[[str], str]) -> Threshold | None:
+    """The first top-level term of ``ast`` that compares a plain attribute value with a number
+    by ``<``, ``<=``, ``>`` or ``>=``; None when there is none."""
+    for term in ast.terms if isinstance(ast, And) else (ast,):
+        if (
+            isinstance(term, Comparison)
+            and term.op in ORDERING
+            and isinstance(term.operand, NumberValue)
+        ):
+            path = resolve_path(term.path, expand)
+            if not (path.sub or path.meta or path.members or path.wildcard):
+                return Threshold(path.attr, term.op, term.operand.value)
+    return None
+
+
+def numeric_extent(instances: object) -> tuple[int | float, int | float] | None:
+    """Smallest and largest number candidate of an attribute's instances, None if none.
+
+    The candidates are those an ordering term with a number compares: each instance's value, and
+    the elements of a value that is an array (booleans and NaN never compare, so they are left
+    out). A :class:`Threshold` holds exactly when the extent reaches its bound.
+    """
+    if isinstance(instances, Mapping):
+        instances = (instances,)
+    low = high = None
+    for instance in instances or ():  # type: ignore[attr-defined]
+        if not isinstance(instance, Mapping):
+            continue
+        value = instance.get("value")
+        for c in value if isinstance(value, list) else (value,):
+            if type(c) in (int, float) and c == c:
+                if low is None or c < low:
+                    low = c
+                if high is None or c > high:
+                    high = c
+    return None if low is None else (low, high)  # type: ignore[return-value]

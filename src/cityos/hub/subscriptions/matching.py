@@ -16,17 +16,22 @@ evaluated on the entity after the change (before it, for a deletion).
 Matching runs inside every write transaction, so it must cost nothing when nothing matches: a
 :class:`TenantIndex` files each change-driven subscription under one entity type IRI of each
 alternative of its type selections (or, without ``entities``, under its watched attributes), and a
-change only looks at the subscriptions filed under its entity's types and attributes.
+change only looks at the subscriptions filed under its entity's types and attributes; among
+those, subscriptions whose ``q`` sets a numeric threshold are found by bisection on the
+entity's value.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cityos.hub.model import Entity
+from cityos.hub.query_eval import numeric_extent
+from cityos.hub.query_language import Operator
 from cityos.hub.subscriptions.model import (
     ATTRIBUTE_CREATED,
     ATTRIBUTE_DELETED,
@@ -148,16 +153,29 @@ def selects(
     return True
 
 
-class TenantIndex:
-    """The subscriptions of one tenant, filed for cheap candidate look-up. Immutable."""
+#: Subscriptions of one type key with a numeric threshold: (attribute, operator) -> the
+#: bounds in ascending order and the subscriptions in the same order.
+_Thresholds = dict[tuple[str, Operator], tuple[list[int | float], list[Subscription]]]
 
-    __slots__ = ("by_attr", "by_type", "periodic", "subs")
+
+class TenantIndex:
+    """The subscriptions of one tenant, filed for cheap candidate look-up. Immutable.
+
+    A subscription filed under a type whose ``q`` has a numeric
+    :class:`~cityos.hub.query_eval.Threshold` (``pm25>35``) is filed by that threshold too: for
+    an entity, the subscriptions whose bound its value reaches are found by bisection, so a
+    hundred alert levels on one type cost one look-up, not a hundred ``q`` evaluations.
+    """
+
+    __slots__ = ("by_attr", "by_threshold", "by_type", "periodic", "subs")
 
     def __init__(self, subs: Iterable[Subscription]) -> None:
         self.subs: dict[str, Subscription] = {s.id: s for s in subs}
         self.by_type: dict[str, list[Subscription]] = {}
+        self.by_threshold: dict[str, _Thresholds] = {}
         self.by_attr: dict[str, list[Subscription]] = {}
         self.periodic: list[Subscription] = []
+        filed: dict[str, dict[tuple[str, Operator], list[Subscription]]] = {}
         for sub in self.subs.values():
             if sub.time_interval is not None:
                 self.periodic.append(sub)
@@ -168,30 +186,76 @@ class TenantIndex:
                     for conjunction in selector.types or ()
                 }
                 for key in sorted(keys):
-                    self.by_type.setdefault(key, []).append(sub)
+                    if sub.threshold is None:
+                        self.by_type.setdefault(key, []).append(sub)
+                    else:
+                        group = (sub.threshold.attr, sub.threshold.op)
+                        filed.setdefault(key, {}).setdefault(group, []).append(sub)
             else:
                 for iri in sorted(sub.watched or ()):
                     self.by_attr.setdefault(iri, []).append(sub)
+        for key, groups in filed.items():
+            self.by_threshold[key] = {}
+            for group, members in groups.items():
+                members.sort(key=lambda sub: sub.threshold.bound)  # type: ignore[union-attr]
+                bounds = [sub.threshold.bound for sub in members]  # type: ignore[union-attr]
+                self.by_threshold[key][group] = (bounds, members)
 
     @property
     def change_driven(self) -> bool:
         """Whether any subscription here reacts to changes (rather than to a timer)."""
-        return bool(self.by_type or self.by_attr)
+        return bool(self.by_type or self.by_threshold or self.by_attr)
 
     def candidates(
-        self, types: Sequence[str], attrs: Iterable[str] | None = None
+        self,
+        types: Sequence[str],
+        attrs: Iterable[str] | None = None,
+        entity_attrs: Mapping[str, Any] | None = None,
     ) -> list[Subscription]:
-        """Subscriptions that may match an entity with these types (and changed attributes)."""
+        """Subscriptions that may match an entity with these types (and changed attributes).
+
+        With ``entity_attrs`` (the entity's attributes), subscriptions filed by a threshold the
+        entity does not reach are left out; without, all are candidates.
+        """
         found: dict[str, Subscription] = {}
-        by_type = self.by_type
+        by_type, by_threshold = self.by_type, self.by_threshold
+        extents: dict[str, Any] = {}
         for type_iri in types:
             for sub in by_type.get(type_iri, ()):
                 found[sub.id] = sub
+            for (attr, op), (bounds, members) in by_threshold.get(type_iri, {}).items():
+                if entity_attrs is None:
+                    passing = members
+                else:
+                    if attr not in extents:
+                        extents[attr] = numeric_extent(entity_attrs.get(attr))
+                    passing = _reached(op, bounds, members, extents[attr])
+                for sub in passing:
+                    found[sub.id] = sub
         if self.by_attr and attrs is not None:
             for iri in attrs:
                 for sub in self.by_attr.get(iri, ()):
                     found[sub.id] = sub
         return list(found.values())
+
+
+def _reached(
+    op: Operator,
+    bounds: list[int | float],
+    members: list[Subscription],
+    extent: tuple[int | float, int | float] | None,
+) -> list[Subscription]:
+    """The members (sorted by bound) whose ``value op bound`` some number in ``extent`` meets."""
+    if extent is None:
+        return []
+    low, high = extent
+    if op is Operator.GT:
+        return members[: bisect_left(bounds, high)]
+    if op is Operator.GE:
+        return members[: bisect_right(bounds, high)]
+    if op is Operator.LT:
+        return members[bisect_right(bounds, low) :]
+    return members[bisect_left(bounds, low) :]  # Operator.LE
 
 
 @dataclass
@@ -217,7 +281,7 @@ def match_changes(index: TenantIndex, changes: Sequence[Any], now: str) -> list[
             attrs = set(entity.attrs)
             if change.before is not None and change.after is not None:
                 attrs.update(change.before.attrs)
-        candidates = index.candidates(entity.types, attrs)
+        candidates = index.candidates(entity.types, attrs, entity.attrs)
         if not candidates:
             continue
         facts = change_facts(change.kind, change.before, change.after)

@@ -21,7 +21,7 @@ from cityos.core.timeutil import isoformat, parse_datetime
 from cityos.hub.geo import GeoQuery, parse_geoquery_object
 from cityos.hub.jsonld_context import ActiveContext
 from cityos.hub.model import check_entity_id, check_name, is_uri
-from cityos.hub.query_eval import Predicate, compile_predicate
+from cityos.hub.query_eval import Predicate, Threshold, compile_predicate, threshold_of
 from cityos.hub.query_language import parse_q
 from cityos.hub.representation import RenderOptions
 from cityos.hub.storage.base import EntitySelector
@@ -90,6 +90,9 @@ class Subscription:
         Bitwise or of :data:`TRIGGER_BITS`.
     q, geo, geoproperty
         The compiled ``q`` predicate, the geo-query and its expanded GeoProperty IRI.
+    threshold
+        A numeric term every entity the ``q`` selects satisfies, by which the matcher files
+        the subscription (:func:`~cityos.hub.query_eval.threshold_of`); None without one.
     render
         How entities are rendered in the notification data.
     uri, accept, receiver_info, timeout_s
@@ -128,6 +131,7 @@ class Subscription:
     time_interval: float | None
     expires_at: str | None
     is_active: bool
+    threshold: Threshold | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -237,11 +241,12 @@ def compile_subscription(
                 raise BadRequestData(f"'timeInterval' cannot be combined with {member!r}")
         if selectors is None:
             raise BadRequestData("a subscription with 'timeInterval' needs 'entities'")
-    q = None
+    q = threshold = None
     if "q" in document:
         if not isinstance(document["q"], str):
             raise BadRequestData("'q' must be a string")
-        q = compile_predicate(parse_q(document["q"]), expand)
+        ast = parse_q(document["q"])
+        q, threshold = compile_predicate(ast, expand), threshold_of(ast, expand)
     geo = geoproperty = None
     if "geoQ" in document:
         geo = parse_geoquery_object(document["geoQ"])
@@ -274,6 +279,7 @@ def compile_subscription(
         watched=watched,
         triggers=triggers,
         q=q,
+        threshold=threshold,
         geo=geo,
         geoproperty=geoproperty,
         render=render_options(notification, document.get("lang"), expand),
