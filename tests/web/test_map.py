@@ -9,14 +9,7 @@ downloads a browser.
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,17 +19,9 @@ from district import district
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
+from browser_kit import CHROMIUM_ARGS, ROOT, Console, chromium_path, cityos_server
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1600, "height": 900}
 READY_TIMEOUT_MS = 120_000
 BACKGROUND = (7, 11, 20)  # --bg, #070b14
@@ -44,61 +29,18 @@ ENTITIES = district()
 BY_ID = {e["id"]: e for e in ENTITIES}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of Debian's chromium, installed by scripts/chromium.sh when missing."""
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "chromium.sh")],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, f"scripts/chromium.sh failed:\n{result.stderr[-3000:]}"
-    path = shutil.which("chromium")
-    assert path, "chromium is not on PATH after scripts/chromium.sh"
-    return path
+    return chromium_path()
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real ``cityos serve`` process holding the test district."""
-    data_dir = tmp_path_factory.mktemp("web-hub")
-    port = _free_port()
-    env = dict(os.environ, CITYOS_DATA_DIR=str(data_dir), CITYOS_LOG_LEVEL="WARNING")
-    env.pop("CITYOS_DATABASE_URL", None)
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cityos.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (data_dir / "server.log").read_text()
-            assert time.monotonic() < deadline, "cityos serve did not start"
-            time.sleep(0.2)
+    with cityos_server(tmp_path_factory.mktemp("web-hub")) as base:
         loaded = httpx.post(f"{base}/ngsi-ld/v1/entityOperations/upsert", json=ENTITIES, timeout=60)
         assert loaded.status_code == 201, loaded.text
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -109,16 +51,6 @@ def browser(chromium: str) -> Iterator[Browser]:
         the_browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield the_browser
         the_browser.close()
-
-
-class Console:
-    """Console errors and uncaught exceptions of one page."""
-
-    def __init__(self, page: Page) -> None:
-        self.errors: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
-        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
 
 
 def open_map(browser: Browser, base: str, locale: str = "en-GB") -> tuple[Page, Console]:

@@ -9,7 +9,15 @@ import pytest
 
 from cityos.web.pages import STATIC_DIR
 
-BUNDLE = ("index.html", "app.js", "app.css", "maplibre-gl.mjs", "maplibre-gl-worker.mjs")
+BUNDLE = (
+    "index.html",
+    "app.js",
+    "app.css",
+    "scenarios.html",
+    "scenarios.js",
+    "maplibre-gl.mjs",
+    "maplibre-gl-worker.mjs",
+)
 
 
 @pytest.mark.parametrize("name", BUNDLE)
@@ -35,8 +43,18 @@ def test_index_is_the_control_centre_page(client):
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+def test_scenarios_is_the_comparison_page(client):
+    response = client.get("/scenarios")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert '<script type="module" src="/static/scenarios.js">' in html
+    assert 'id="sc-targets"' in html and 'id="sc-kpis"' in html and 'id="sc-modes"' in html
+
+
 def test_the_page_loads_nothing_remote():
-    text = "".join((STATIC_DIR / n).read_text() for n in ("index.html", "app.js", "app.css"))
+    pages = ("index.html", "app.js", "app.css", "scenarios.html", "scenarios.js")
+    text = "".join((STATIC_DIR / n).read_text() for n in pages)
     remote = re.findall(r"""(?:src|href|url)\s*[=(]\s*["']?(https?://[^"')\s]+)""", text)
     assert remote == []
     # Label glyphs come from the page's own server, not a glyph service.

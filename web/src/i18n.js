@@ -6,6 +6,7 @@ const STRINGS = {
     'app.place': 'Sejong 5-1 Smart City',
     'app.map': '3-D map of the Sejong 5-1 living zone',
     'lang.switch': '한국어',
+    'nav.scenarios': 'Mobility scenarios',
     'lang.switchLabel': 'Switch the interface to Korean',
     'status.connecting': 'Connecting',
     'status.live': 'Live',
@@ -76,6 +77,7 @@ const STRINGS = {
     'app.place': '세종 5-1 스마트시티',
     'app.map': '세종 5-1 생활권 3차원 지도',
     'lang.switch': 'English',
+    'nav.scenarios': '모빌리티 시나리오',
     'lang.switchLabel': '영어로 전환',
     'status.connecting': '연결 중',
     'status.live': '실시간',
@@ -204,7 +206,12 @@ export function applyStrings(root = document) {
   for (const el of root.querySelectorAll('[data-i18n-label]')) {
     el.setAttribute('aria-label', t(el.dataset.i18nLabel));
   }
-  document.title = `${t('app.title')} · ${t('app.place')}`;
+  document.title = `${t(document.body?.dataset.titleKey ?? 'app.title')} · ${t('app.place')}`;
+}
+
+/** Add a page's own strings: `{ en: {key: text}, ko: {key: text} }`. */
+export function addStrings(table) {
+  for (const code of ['en', 'ko']) Object.assign(STRINGS[code], table[code] ?? {});
 }
 
 /** Switch language, store the choice and notify listeners. */

@@ -38,8 +38,9 @@ NGSI = "/ngsi-ld/v1"
 RULES: tuple[Rule, ...] = (
     _rule("GET,HEAD", "/health", PUBLIC, exact=True),
     _rule("GET,HEAD", "/.well-known/jwks.json", PUBLIC, exact=True),
-    # The control-centre page shell and its bundle hold no city data; the data they load does.
+    # The page shells and their bundle hold no city data; the data they load does.
     _rule("GET,HEAD", "/", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/scenarios", PUBLIC, exact=True),
     _rule("GET,HEAD", "/static/", PUBLIC),
     # GBFS is an open-data standard: station and vehicle status carry no personal data.
     _rule("GET,HEAD", "/mobility/v1/gbfs/", PUBLIC),
