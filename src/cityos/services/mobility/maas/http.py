@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityos.core.errors import BadRequestData
+from cityos.privacy.records import check_record_access
 from cityos.services.mobility.maas.booking import Booking, BookingService
 from cityos.services.mobility.maas.planner import Itinerary, JourneyPlanner, Profile
 
@@ -128,7 +129,8 @@ def maas_router(service: Callable[[], BookingService]) -> APIRouter:
         return {"itineraries": [itinerary_json(it) for it in found]}
 
     @router.post("/bookings", status_code=201, summary="Book and pay an itinerary")
-    def book(body: BookingRequest) -> JSONResponse:
+    def book(body: BookingRequest, request: Request) -> JSONResponse:
+        check_record_access(request.app, body.account, "maas.booking.create")
         booking = service().book(body.itineraryId, body.account, body.idempotencyKey)
         return JSONResponse(
             booking_json(booking),
@@ -137,8 +139,10 @@ def maas_router(service: Callable[[], BookingService]) -> APIRouter:
         )
 
     @router.get("/bookings/{booking_id}", summary="A booking")
-    def get_booking(booking_id: str) -> dict[str, Any]:
-        return booking_json(service().get(booking_id))
+    def get_booking(booking_id: str, request: Request) -> dict[str, Any]:
+        booking = service().get(booking_id)
+        check_record_access(request.app, booking.account, "maas.booking.read")
+        return booking_json(booking)
 
     return router
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
+from cityos.privacy.records import check_record_access, may_see_person
 from cityos.services.mobility.parking.store import Booking, ParkingStore, Slot
 
 router = APIRouter(tags=["Mobility: parking sharing"])
@@ -39,9 +40,11 @@ def _iso(ts: int) -> str:
 
 
 def _slot_json(s: Slot) -> dict[str, Any]:
+    """The slot; its owner is named only to the owner and staff (a person's identity)."""
+    owner = {"owner": s.owner} if may_see_person(s.owner) else {}
     return {
         "id": s.slot_id,
-        "owner": s.owner,
+        **owner,
         "lat": s.lat,
         "lon": s.lon,
         "pricePerHourKRW": s.price_krw_h,
@@ -100,6 +103,7 @@ def slot_entity(s: Slot) -> dict[str, Any]:
 
 @router.post("/mobility/v1/parking/slots", status_code=201, summary="Publish a parking slot")
 def publish(body: SlotIn, request: Request) -> JSONResponse:
+    check_record_access(request.app, body.owner, "parking.slot.publish", _tenant(request))
     store = store_of(request)
     slot = store.publish(
         body.owner, body.lat, body.lon, body.pricePerHourKRW,
@@ -142,6 +146,7 @@ def search(
 
 @router.post("/mobility/v1/parking/bookings", status_code=201, summary="Book a slot")
 def book(body: BookingIn, request: Request) -> JSONResponse:
+    check_record_access(request.app, body.driver, "parking.booking.create", _tenant(request))
     booking = store_of(request).book(
         body.slotId, body.driver, body.vehicle, int(body.start.timestamp()),
         int(body.end.timestamp()),
@@ -152,9 +157,14 @@ def book(body: BookingIn, request: Request) -> JSONResponse:
 
 @router.get("/mobility/v1/parking/bookings/{booking_id}", summary="One booking")
 def get_booking(booking_id: str, request: Request) -> dict[str, Any]:
-    return _booking_json(store_of(request).booking(booking_id))
+    booking = store_of(request).booking(booking_id)
+    check_record_access(request.app, booking.driver, "parking.booking.read", _tenant(request))
+    return _booking_json(booking)
 
 
 @router.delete("/mobility/v1/parking/bookings/{booking_id}", summary="Cancel a booking")
 def cancel(booking_id: str, request: Request) -> dict[str, Any]:
-    return _booking_json(store_of(request).cancel(booking_id))
+    store = store_of(request)
+    driver = store.booking(booking_id).driver
+    check_record_access(request.app, driver, "parking.booking.cancel", _tenant(request))
+    return _booking_json(store.cancel(booking_id))
