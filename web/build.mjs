@@ -20,7 +20,11 @@ await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 
 await esbuild.build({
-  entryPoints: { app: here('src/main.js'), scenarios: here('src/scenarios.js') },
+  entryPoints: {
+    app: here('src/main.js'),
+    scenarios: here('src/scenarios.js'),
+    portal: here('src/portal.js'),
+  },
   outdir: out,
   bundle: true,
   format: 'esm',
@@ -47,7 +51,7 @@ for (const name of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs']) {
 }
 await copyFile(`${maplibre}LICENSE.txt`, `${out}LICENSE-maplibre-gl.txt`);
 await copyFile(here('index.html'), `${out}index.html`);
-await copyFile(here('scenarios.html'), `${out}scenarios.html`);
+for (const page of ['scenarios.html', 'portal.html']) await copyFile(here(page), `${out}${page}`);
 
 // Map label glyphs: signed-distance-field PBF ranges of Noto Sans Regular, prebuilt in the npm
 // package tileserver-gl-styles. Only the ranges our names use are shipped (Basic Latin + Latin-1,
@@ -69,7 +73,8 @@ await writeFile(
 );
 
 let total = 0;
-for (const name of ['index.html', 'app.js', 'app.css', 'scenarios.html', 'scenarios.js', 'maplibre-gl.mjs', 'maplibre-gl-worker.mjs']) {
+const pages = ['index.html', 'app.js', 'app.css', 'scenarios.html', 'scenarios.js', 'portal.html', 'portal.js'];
+for (const name of [...pages, 'maplibre-gl.mjs', 'maplibre-gl-worker.mjs']) {
   const { size } = await stat(`${out}${name}`);
   total += size;
   console.log(`${name.padEnd(24)} ${(size / 1024).toFixed(1).padStart(8)} KiB`);

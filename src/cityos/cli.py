@@ -103,6 +103,7 @@ def demo(
     base = url.rstrip("/")
     typer.echo("")
     typer.echo(f"Control centre map: {url}")
+    typer.echo(f"Scenarios:  {base}/scenarios   Citizen portal: {base}/portal")
     typer.echo(f"Hub ready: {base}/ngsi-ld/v1/entities?type=AirQualityObserved")
     typer.echo(f"API docs:  {base}/docs   (Ctrl-C stops)")
 

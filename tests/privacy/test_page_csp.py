@@ -11,8 +11,10 @@ from playwright.sync_api import sync_playwright
 
 from browser_kit import CHROMIUM_ARGS, chromium_path, cityos_server
 
+PAGES = [("/", {"ready"}), ("/scenarios", {"empty"}), ("/portal", {"ready"})]
 
-@pytest.mark.parametrize(("path", "settled"), [("/", {"ready"}), ("/scenarios", {"empty"})])
+
+@pytest.mark.parametrize(("path", "settled"), PAGES)
 def test_page_loads_under_its_csp(tmp_path, path, settled):
     chromium = chromium_path()
     with cityos_server(tmp_path, CITYOS_MODE="demo") as base:

@@ -15,6 +15,8 @@ BUNDLE = (
     "app.css",
     "scenarios.html",
     "scenarios.js",
+    "portal.html",
+    "portal.js",
     "maplibre-gl.mjs",
     "maplibre-gl-worker.mjs",
 )
@@ -52,8 +54,17 @@ def test_scenarios_is_the_comparison_page(client):
     assert 'id="sc-targets"' in html and 'id="sc-kpis"' in html and 'id="sc-modes"' in html
 
 
+def test_portal_is_the_citizen_page(client):
+    response = client.get("/portal")
+    assert response.status_code == 200
+    html = response.text
+    assert '<script type="module" src="/static/portal.js">' in html
+    assert 'id="pt-token"' in html and 'type="password"' in html and 'id="pt-grant-form"' in html
+
+
 def test_the_page_loads_nothing_remote():
-    pages = ("index.html", "app.js", "app.css", "scenarios.html", "scenarios.js")
+    pages = ("index.html", "app.js", "app.css", "scenarios.html", "scenarios.js", "portal.html",
+             "portal.js")  # fmt: skip
     text = "".join((STATIC_DIR / n).read_text() for n in pages)
     remote = re.findall(r"""(?:src|href|url)\s*[=(]\s*["']?(https?://[^"')\s]+)""", text)
     assert remote == []

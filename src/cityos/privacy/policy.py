@@ -41,6 +41,7 @@ RULES: tuple[Rule, ...] = (
     # The page shells and their bundle hold no city data; the data they load does.
     _rule("GET,HEAD", "/", PUBLIC, exact=True),
     _rule("GET,HEAD", "/scenarios", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/portal", PUBLIC, exact=True),
     _rule("GET,HEAD", "/static/", PUBLIC),
     # GBFS is an open-data standard: station and vehicle status carry no personal data.
     _rule("GET,HEAD", "/mobility/v1/gbfs/", PUBLIC),

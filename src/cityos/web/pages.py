@@ -113,7 +113,8 @@ def page_config(live_stream: str | None = None) -> dict[str, Any]:
 
 
 def pages_router(static_dir: Path = STATIC_DIR) -> APIRouter:
-    """``GET /`` (the map), ``GET /scenarios`` (the mobility scenario comparison),
+    """``GET /`` (the map), ``GET /scenarios`` (the mobility scenario comparison), ``GET /portal``
+    (the citizen portal),
     ``GET /static/{path}`` (the bundle), ``GET /web/config.json`` and the
     receiver of the map's subscription, ``POST /web/notifications``."""
     router = APIRouter(tags=["Web"])
@@ -126,6 +127,10 @@ def pages_router(static_dir: Path = STATIC_DIR) -> APIRouter:
     @router.get("/scenarios", include_in_schema=False)
     def scenarios(request: Request) -> Response:
         return asset_response(store.get("scenarios.html"), request)
+
+    @router.get("/portal", include_in_schema=False)
+    def portal(request: Request) -> Response:
+        return asset_response(store.get("portal.html"), request)
 
     @router.get("/static/{path:path}", include_in_schema=False)
     def static(path: str, request: Request) -> Response:
