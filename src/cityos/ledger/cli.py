@@ -1,0 +1,163 @@
+"""``cityos ledger``: keys, export, receipts, audit, and the offline verifier."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cityos.core.settings import load_settings
+
+ledger_app = typer.Typer(
+    name="ledger",
+    help="The transparency log: export it, hand out receipts, and verify them offline.",
+    no_args_is_help=True,
+)
+
+
+@contextmanager
+def _ledger() -> Iterator[Any]:
+    from cityos.hub.backends import open_storage
+    from cityos.ledger.service import open_ledger
+
+    settings = load_settings()
+    try:
+        storage = open_storage(settings.resolved_database_url())
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        yield open_ledger(storage, settings.data_dir)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        storage.close()
+
+
+def _write(doc: dict[str, Any], out: Path | None) -> None:
+    text = json.dumps(doc, indent=1)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n")
+        typer.echo(f"Wrote {out}", err=True)
+
+
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default stdout).")]
+
+
+@ledger_app.command("keygen")
+def keygen() -> None:
+    """Create the log and issuing keys under CITYOS_DATA_DIR (if absent); print the log key."""
+    from cityos.ledger.keys import key_path, load_keys
+
+    settings = load_settings()
+    existed = key_path(settings.data_dir).exists()
+    try:
+        keys = load_keys(settings.data_dir)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    state = "exists" if existed else "created"
+    typer.echo(f"log key ({state}) in {key_path(settings.data_dir)}:")
+    typer.echo(keys.log.verifier.encode())
+
+
+@ledger_app.command("export")
+def export(out: OutOption = None) -> None:
+    """Export every entry and signed checkpoint (cityos-ledger-export/1 JSON)."""
+    with _ledger() as ledger:
+        _write(ledger.export().to_json(), out)
+
+
+@ledger_app.command("receipt")
+def receipt(
+    seq: Annotated[int, typer.Argument(help="Entry index (from 0).")],
+    size: Annotated[int | None, typer.Option(help="Tree size (default: latest).")] = None,
+    out: OutOption = None,
+) -> None:
+    """Print an inclusion receipt of one entry (cityos-ledger-receipt/1 JSON)."""
+    from cityos.core.errors import CityOSError
+
+    with _ledger() as ledger:
+        try:
+            doc = ledger.receipt(seq, size).to_json()
+        except CityOSError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+    _write(doc, out)
+
+
+@ledger_app.command("consistency")
+def consistency(
+    old: Annotated[int, typer.Argument(help="Size of the older signed checkpoint.")],
+    new: Annotated[
+        int | None, typer.Argument(help="Size of the newer one (default: latest).")
+    ] = None,
+    out: OutOption = None,
+) -> None:
+    """Print a consistency proof between two checkpoints (cityos-ledger-consistency/1 JSON)."""
+    from cityos.core.errors import CityOSError
+
+    with _ledger() as ledger:
+        try:
+            doc = ledger.consistency(old, new).to_json()
+        except CityOSError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+    _write(doc, out)
+
+
+@ledger_app.command("audit")
+def audit() -> None:
+    """Recompute the stored log and balances and check them against the signed checkpoints."""
+    from cityos.core.errors import CityOSError
+
+    with _ledger() as ledger:
+        try:
+            report = ledger.audit()
+        except CityOSError as exc:
+            typer.echo(f"FAILED: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"OK: {report}")
+
+
+@ledger_app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="A receipt, consistency proof or log export.")],
+    key: Annotated[
+        str | None,
+        typer.Option(help="The log's verifier key to trust (default: the one in the file)."),
+    ] = None,
+    document: Annotated[
+        Path | None, typer.Option(help="For a notarisation receipt: the document it notarises.")
+    ] = None,
+    known: Annotated[
+        Path | None,
+        typer.Option(help="For an export: a signed checkpoint kept earlier that it must extend."),
+    ] = None,
+) -> None:
+    """Verify a ledger document offline (no database, no network). Exit 1 if it fails."""
+    from cityos.core.errors import CityOSError
+    from cityos.ledger.verify import verify_document
+
+    try:
+        doc = json.loads(file.read_text())
+        blob = document.read_bytes() if document is not None else None
+        known_note = known.read_text() if known is not None else None
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        report = verify_document(doc, key, document=blob, known=known_note)
+    except CityOSError as exc:
+        typer.echo(f"FAILED: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    if key is None:
+        typer.echo("warning: trusting the log key inside the file; pin it with --key", err=True)
+    typer.echo(f"OK ({report.kind}, {report.origin}): {report.detail}")

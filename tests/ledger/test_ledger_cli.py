@@ -1,0 +1,82 @@
+"""``cityos ledger``: export, receipts, consistency proofs, audit and the offline verifier."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cityos.cli import app
+from cityos.hub.backends import open_storage
+from cityos.ledger.service import open_ledger
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYOS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CITYOS_DATABASE_URL", raising=False)
+    storage = open_storage(f"sqlite:///{tmp_path / 'hub.db'}")
+    ledger = open_ledger(storage, tmp_path)
+    for b in range(4):
+        ledger.log.append_batch([("test", f"b{b} e{i}".encode()) for i in range(b + 2)])
+    storage.close()
+    return tmp_path
+
+
+def run(*args):
+    return CliRunner().invoke(app, ["ledger", *map(str, args)])
+
+
+def test_export_and_verify_a_whole_log(data_dir):
+    key = run("keygen").output.strip().splitlines()[-1]
+    out = data_dir / "export.json"
+    assert run("export", "--out", out).exit_code == 0
+    result = run("verify", out, "--key", key)
+    assert result.exit_code == 0, result.output
+    assert "14 entries reproduce all 4 signed checkpoints" in result.output
+
+    doc = json.loads(out.read_text())
+    doc["entries"][3], doc["entries"][4] = doc["entries"][4], doc["entries"][3]
+    out.write_text(json.dumps(doc))
+    result = run("verify", out, "--key", key)
+    assert result.exit_code == 1 and "FAILED" in result.output
+
+
+def test_receipt_and_consistency_verify_offline(data_dir):
+    key = run("keygen").output.strip().splitlines()[-1]
+    receipt = data_dir / "r.json"
+    assert run("receipt", 6, "--out", receipt).exit_code == 0
+    result = run("verify", receipt, "--key", key)
+    assert result.exit_code == 0 and "entry 6 is included" in result.output
+    proof = data_dir / "c.json"
+    assert run("consistency", 5, "--out", proof).exit_code == 0
+    result = run("verify", proof, "--key", key)
+    assert result.exit_code == 0 and "extends the tree of 5 entries" in result.output
+    result = run("verify", proof)
+    assert result.exit_code == 0 and "warning: trusting the log key" in result.output
+
+
+def test_bad_requests_and_files_exit_non_zero(data_dir):
+    assert run("receipt", 99).exit_code == 1
+    assert run("consistency", 9, 5).exit_code == 1
+    assert run("verify", data_dir / "missing.json").exit_code == 2
+    (data_dir / "junk.json").write_text("{not json")
+    assert run("verify", data_dir / "junk.json").exit_code == 2
+    (data_dir / "other.json").write_text('{"format": "something/1"}')
+    result = run("verify", data_dir / "other.json")
+    assert result.exit_code == 1 and "unknown document format" in result.output
+
+
+def test_tampered_database_is_caught_by_audit_and_by_the_verifier(data_dir):
+    key = run("keygen").output.strip().splitlines()[-1]
+    assert run("audit").exit_code == 0
+    storage = open_storage(f"sqlite:///{data_dir / 'hub.db'}")
+    with storage.write() as conn:
+        conn.execute("UPDATE ledger_entries SET body = ? WHERE seq = 2", (b"forged",))
+    storage.close()
+    result = run("audit")
+    assert result.exit_code == 1 and "leaf hash" in result.output
+    out = data_dir / "export.json"
+    assert run("export", "--out", out).exit_code == 0
+    assert run("verify", out, "--key", key).exit_code == 1
