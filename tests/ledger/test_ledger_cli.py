@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from cityos.cli import app
 from cityos.hub.backends import open_storage
+from cityos.ledger.did import did_of
 from cityos.ledger.service import open_ledger
 
 
@@ -18,8 +20,21 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("CITYOS_DATABASE_URL", raising=False)
     storage = open_storage(f"sqlite:///{tmp_path / 'hub.db'}")
     ledger = open_ledger(storage, tmp_path)
-    for b in range(4):
-        ledger.log.append_batch([("test", f"b{b} e{i}".encode()) for i in range(b + 2)])
+    for b in range(4):  # 4 batches of 2, 3, 4 and 5 entries: 14 entries, 4 checkpoints
+        people = [did_of(Ed25519PrivateKey.generate()) for _ in range(b + 2)]
+        ledger.currency.commit(
+            [
+                ledger.signed(
+                    {
+                        "type": "open_account",
+                        "did": d,
+                        "kind": "citizen",
+                        "idempotency_key": f"open:{d}",
+                    }
+                )
+                for d in people
+            ]
+        )
     storage.close()
     return tmp_path
 

@@ -8,10 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cityos.ledger.accounts import RewardCapReached
+from cityos.ledger.currency import Currency, Outcome
 from cityos.ledger.database import LedgerDatabase
+from cityos.ledger.did import did_of
 from cityos.ledger.keys import DEFAULT_ORIGIN, LedgerKeys, load_keys
 from cityos.ledger.log import TransparencyLog
+from cityos.ledger.messages import InvalidMessage, sign
 from cityos.ledger.receipts import ConsistencyBundle, Export, Receipt
+from cityos.ledger.replay import compare, replay
+from cityos.ledger.rewards import reward_amount, rule_named
 
 
 class Ledger:
@@ -21,6 +27,136 @@ class Ledger:
         self.db = db
         self.keys = keys
         self.log = TransparencyLog(db, keys.log)
+        self.issuer_did = did_of(keys.issuer)
+        self.currency = Currency(db, self.log, self.issuer_did)
+
+    # -- the city's own messages, signed with the issuing key ----------------------------------
+    def signed(self, message: dict[str, Any]) -> dict[str, Any]:
+        """``message`` from the city: its ``issuer`` set and signed with the issuing key."""
+        return sign({**message, "issuer": self.issuer_did}, self.keys.issuer)
+
+    def open_account(
+        self,
+        did: str,
+        kind: str = "citizen",
+        *,
+        service_class: str | None = None,
+        daily_limit: int | None = None,
+    ) -> Outcome:
+        """Open the account of ``did`` (merchants and public bodies name a service class)."""
+        message: dict[str, Any] = {
+            "type": "open_account",
+            "did": did,
+            "kind": kind,
+            "idempotency_key": f"open:{did}",
+        }
+        if service_class is not None:
+            message["service_class"] = service_class
+        if daily_limit is not None:
+            message["daily_limit"] = daily_limit
+        return self.currency.commit_one(self.signed(message))
+
+    def issue(self, to: str, amount: int, reason: str, idempotency_key: str) -> Outcome:
+        """Create ``amount`` [minor units] for ``to``, with the stated ``reason``."""
+        return self.currency.commit_one(
+            self.signed(
+                {
+                    "type": "issue",
+                    "to": to,
+                    "amount": amount,
+                    "reason": reason,
+                    "idempotency_key": idempotency_key,
+                }
+            )
+        )
+
+    def reward(self, did: str, rule: str, units: int, period: str, claim_id: str) -> Outcome:
+        """Pay a reward by rule for ``units`` verified in month ``period`` (capped monthly).
+
+        ``claim_id`` identifies the verified claim, so paying it twice is a no-op.
+        """
+        found = rule_named(rule)
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise InvalidMessage(f"units must be a positive integer, got {units!r}")
+        with self.db.read() as conn:
+            row = self.db.execute(
+                conn,
+                "SELECT amount FROM ledger_rewards WHERE did = ? AND rule = ? AND period = ?",
+                (did, rule, period),
+            ).fetchone()
+        amount = reward_amount(found, units, 0 if row is None else int(row[0]))
+        if amount == 0:
+            raise RewardCapReached(f"{did} already received the {rule} cap for {period}")
+        return self.currency.commit_one(
+            self.signed(
+                {
+                    "type": "issue",
+                    "to": did,
+                    "amount": amount,
+                    "reason": f"reward: {found.description}",
+                    "rule": rule,
+                    "units": units,
+                    "period": period,
+                    "idempotency_key": f"reward:{rule}:{period}:{claim_id}",
+                }
+            )
+        )
+
+    def basic_income(self, period: str, amount: int) -> list[Outcome]:
+        """Pay every citizen account ``amount`` for month ``period``, in one batch.
+
+        Running it again for the same period pays nobody twice (idempotency keys).
+        """
+        citizens = [a.did for a in self.currency.accounts().values() if a.kind == "citizen"]
+        return self.currency.commit(
+            [
+                self.signed(
+                    {
+                        "type": "issue",
+                        "to": did,
+                        "amount": amount,
+                        "reason": f"basic income {period}",
+                        "idempotency_key": f"basic-income:{period}:{did}",
+                    }
+                )
+                for did in sorted(citizens)
+            ]
+        )
+
+    def notarise(self, sha256: str, title: str | None = None) -> Outcome:
+        """Put a document's SHA-256 (hex) on the log; notarising it again returns the first."""
+        message: dict[str, Any] = {
+            "type": "notarise",
+            "sha256": sha256,
+            "idempotency_key": f"notarise:{sha256}",
+        }
+        if title is not None:
+            message["title"] = title
+        return self.currency.commit_one(self.signed(message))
+
+    def record_data_trade(
+        self,
+        dataset: str,
+        buyer: str,
+        licence: str,
+        price: int,
+        shares: list[dict[str, Any]],
+        trade_id: str,
+    ) -> Outcome:
+        """Record who bought which dataset under which licence, and each provider's share."""
+        return self.currency.commit_one(
+            self.signed(
+                {
+                    "type": "data_trade",
+                    "dataset": dataset,
+                    "buyer": buyer,
+                    "licence": licence,
+                    "price": price,
+                    "shares": shares,
+                    "idempotency_key": f"trade:{trade_id}",
+                }
+            )
+        )
 
     @property
     def log_key(self) -> str:
@@ -50,7 +186,13 @@ class Ledger:
             If any stored row was changed outside the ledger.
         """
         head = self.log.audit()
-        return f"{head.size} entries match the signed checkpoints"
+        bodies = (e.body for e in self.log.entries(0, head.size))
+        state = replay(bodies, self.issuer_did)
+        compare(state.accounts, self.currency.accounts())
+        return (
+            f"{head.size} entries match the signed checkpoints and replay to the "
+            f"{len(state.accounts)} stored accounts"
+        )
 
     def export(self) -> Export:
         """Every entry and every signed checkpoint, for offline verification."""
