@@ -353,3 +353,27 @@ def test_a_crash_mid_batch_changes_nothing(ledger, city, monkeypatch):
     ledger.audit()
     lib.nonce = 0
     assert ledger.currency.commit_one(lib.pay(shop, 10)).seq == size
+
+
+def test_data_trades_are_recorded_with_revenue_shares(ledger, city):
+    shop, pupil, lib = city["shop"], city["pupil"], city["librarian"]
+    shares = [{"provider": pupil.did, "amount": 700}, {"provider": lib.did, "amount": 300}]
+    out = ledger.record_data_trade(
+        "urn:dataset:pm-trips-2026-11", shop.did, "CC-BY-4.0", 1_000, shares, "trade-1"
+    )
+    tx = json.loads(ledger.log.entry(out.seq).body)["tx"]
+    assert tx["type"] == "data_trade" and tx["shares"] == shares
+    with pytest.raises(InvalidMessage, match="sum to 900"):
+        ledger.record_data_trade(
+            "urn:dataset:x",
+            shop.did,
+            "CC-BY-4.0",
+            900 + 1,
+            [*shares[:1], {"provider": lib.did, "amount": 200}],
+            "trade-2",
+        )
+    with pytest.raises(UnknownAccount):
+        ledger.record_data_trade(
+            "urn:dataset:x", Person().did, "CC-BY-4.0", 1_000, shares, "trade-3"
+        )
+    ledger.audit()

@@ -95,3 +95,29 @@ def test_tampered_database_is_caught_by_audit_and_by_the_verifier(data_dir):
     out = data_dir / "export.json"
     assert run("export", "--out", out).exit_code == 0
     assert run("verify", out, "--key", key).exit_code == 1
+
+
+def test_notarised_document_receipt_verifies_offline(data_dir):
+    key = run("keygen").output.strip().splitlines()[-1]
+    doc = data_dir / "minutes.pdf"
+    doc.write_bytes(b"%PDF minutes of the citizen committee, 2026-12-07")
+    receipt = data_dir / "receipt.json"
+    result = run("notarise", doc, "--title", "committee minutes", "--out", receipt)
+    assert result.exit_code == 0, result.output
+    result = run("verify", receipt, "--key", key, "--document", doc)
+    assert result.exit_code == 0 and "it notarises SHA-256" in result.output
+    # Notarising it again returns the same entry, not a second one.
+    again = data_dir / "again.json"
+    assert run("notarise", doc, "--title", "committee minutes", "--out", again).exit_code == 0
+    assert json.loads(again.read_text())["index"] == json.loads(receipt.read_text())["index"]
+    # A changed document, a receipt for another entry, and a forged checkpoint all fail.
+    doc.write_bytes(b"%PDF minutes of the citizen committee, 2026-12-08")
+    assert run("verify", receipt, "--key", key, "--document", doc).exit_code == 1
+    other = data_dir / "other.json"
+    assert run("receipt", 0, "--out", other).exit_code == 0
+    assert run("verify", other, "--key", key, "--document", doc).exit_code == 1
+    forged = json.loads(receipt.read_text())
+    forged["checkpoint"] = forged["checkpoint"].replace("\n15\n", "\n16\n")
+    receipt.write_text(json.dumps(forged))
+    assert run("verify", receipt, "--key", key).exit_code == 1
+    assert run("notarise", data_dir / "absent.pdf").exit_code == 2

@@ -113,6 +113,33 @@ def consistency(
     _write(doc, out)
 
 
+@ledger_app.command("notarise")
+def notarise(
+    file: Annotated[Path, typer.Argument(help="The document or dataset to notarise.")],
+    title: Annotated[str | None, typer.Option(help="A title recorded with the hash.")] = None,
+    out: OutOption = None,
+) -> None:
+    """Put a file's SHA-256 on the log and print its receipt (verify it with --document)."""
+    import hashlib
+
+    from cityos.core.errors import CityOSError
+
+    try:
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with _ledger() as ledger:
+        try:
+            outcome = ledger.notarise(digest, title)
+            doc = ledger.receipt(outcome.seq or 0).to_json()
+        except CityOSError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"notarised SHA-256 {digest} as entry {outcome.seq} ({outcome.status})", err=True)
+    _write(doc, out)
+
+
 @ledger_app.command("audit")
 def audit() -> None:
     """Recompute the stored log and balances and check them against the signed checkpoints."""

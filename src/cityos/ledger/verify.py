@@ -8,6 +8,7 @@ log's verifier key. Every check raises :class:`~cityos.ledger._errors.ProofError
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,16 +68,15 @@ def verify_receipt(receipt: Receipt, trusted_key: str | None = None) -> Report:
 
 def verify_document_hash(receipt: Receipt, document: bytes) -> str:
     """Check that a notarisation receipt's entry names the SHA-256 of ``document``."""
-    import json
-
     try:
         entry = json.loads(receipt.entry)
-    except ValueError:
-        raise ProofError("the receipt's entry is not JSON") from None
+        tx = entry["tx"]
+    except (ValueError, KeyError, TypeError):
+        raise ProofError("the receipt's entry is not a ledger message") from None
     digest = hashlib.sha256(document).hexdigest()
-    if not isinstance(entry, dict) or entry.get("type") != "notarise":
+    if not isinstance(tx, dict) or tx.get("type") != "notarise":
         raise ProofError("the receipt is not for a notarised document")
-    if entry.get("sha256") != digest:
+    if tx.get("sha256") != digest:
         raise ProofError(f"the document's SHA-256 {digest} is not the notarised one")
     return digest
 
