@@ -1,0 +1,190 @@
+"""HTTP API of the ledger under ``/ledger/v1/``.
+
+Checkpoints, the log's keys and consistency proofs are public (they are hashes and signatures, and
+anyone must be able to audit the log); entries, receipts and accounts need ``read``; submitting a
+payer-signed transaction or notarising a hash needs ``write``; anything the city's issuing key signs
+(opening accounts, issuance, rewards, basic income) needs ``admin``. Errors are RFC 7807 problem
+details: 400 malformed, 401 forged signature, 404 unknown entry or account, 409 a rule refused it
+(insufficient funds, bad nonce, reused idempotency key, limits, caps), 422 invalid proof.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+
+from cityos.ledger.accounts import Account
+from cityos.ledger.currency import Outcome
+from cityos.ledger.did import did_document
+from cityos.ledger.log import EntryNotFound
+from cityos.ledger.messages import ACCOUNT_KINDS, SERVICE_CLASSES
+from cityos.ledger.money import MAX_AMOUNT
+from cityos.ledger.service import Ledger, open_ledger
+
+router = APIRouter(prefix="/ledger/v1", tags=["Ledger"])
+MAX_BATCH = 1000
+
+
+def ledger_of(request: Request) -> Ledger:
+    """The app's ledger, opened on first use on the hub's storage."""
+    state = request.app.state
+    found = getattr(state, "ledger", None)
+    if found is None:  # two requests racing here open the same tables and keys: harmless
+        found = open_ledger(state.hub.storage, state.settings.data_dir)
+        state.ledger = found
+    return found
+
+
+def _account_json(account: Account) -> dict[str, Any]:
+    return {
+        "did": account.did,
+        "kind": account.kind,
+        "serviceClass": account.service_class,
+        "balance": account.balance,
+        "nonce": account.nonce,
+        "dailyLimit": account.daily_limit,
+    }
+
+
+def _outcome(outcome: Outcome) -> JSONResponse:
+    if outcome.error is not None:
+        raise outcome.error
+    status = 201 if outcome.status == "committed" else 200
+    return JSONResponse(outcome.to_json(), status_code=status)
+
+
+@router.get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
+def checkpoint(
+    request: Request, size: int | None = Query(None, ge=0, description="Tree size")
+) -> PlainTextResponse:
+    note = ledger_of(request).log.checkpoint(size)
+    return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/keys", summary="The log's verifier key and the city's issuing DID")
+def keys(request: Request) -> dict[str, Any]:
+    ledger = ledger_of(request)
+    return {"origin": ledger.log.origin, "logKey": ledger.log_key, "issuer": ledger.issuer_did}
+
+
+@router.get("/proofs/consistency", summary="Consistency proof between two checkpoints")
+def consistency(
+    request: Request,
+    first: int = Query(ge=0, description="Older tree size"),
+    second: int | None = Query(None, ge=0, description="Newer tree size (default latest)"),
+) -> dict[str, Any]:
+    return ledger_of(request).consistency(first, second).to_json()
+
+
+@router.get("/entries/{seq}", summary="One log entry")
+def entry(request: Request, seq: int) -> dict[str, Any]:
+    import json
+
+    found = ledger_of(request).log.entry(seq)
+    return {"seq": found.seq, "kind": found.kind, "entry": json.loads(found.body)}
+
+
+@router.get("/entries/{seq}/receipt", summary="Inclusion receipt of an entry (verifies offline)")
+def receipt(
+    request: Request, seq: int, size: int | None = Query(None, ge=1, description="Tree size")
+) -> dict[str, Any]:
+    return ledger_of(request).receipt(seq, size).to_json()
+
+
+@router.get("/accounts/{did}", summary="An account: kind, service class, balance, nonce")
+def account(request: Request, did: str) -> dict[str, Any]:
+    found = ledger_of(request).currency.account(did)
+    if found is None:
+        raise EntryNotFound(f"no account for {did}")
+    return _account_json(found)
+
+
+@router.get("/dids/{did}", summary="The DID document of a did:key")
+def did(did: str) -> dict[str, Any]:
+    return did_document(did)
+
+
+@router.post("/transactions", summary="Commit one signed message (transfer or payment)")
+def transaction(request: Request, message: dict[str, Any] = Body(...)) -> JSONResponse:
+    return _outcome(ledger_of(request).currency.commit([message])[0])
+
+
+class BatchIn(BaseModel):
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@router.post("/transactions/batch", summary="Commit a batch of signed messages, one checkpoint")
+def batch(request: Request, body: BatchIn) -> dict[str, Any]:
+    outcomes = ledger_of(request).currency.commit(body.messages)
+    return {"outcomes": [o.to_json() for o in outcomes]}
+
+
+class NotariseIn(BaseModel):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Document hash, lower-case hex")
+    title: str | None = Field(None, min_length=1, max_length=200)
+
+
+@router.post("/notarisations", summary="Put a document hash on the log; returns its receipt")
+def notarise(request: Request, body: NotariseIn) -> JSONResponse:
+    ledger = ledger_of(request)
+    outcome = ledger.notarise(body.sha256, body.title)
+    status = 201 if outcome.status == "committed" else 200
+    return JSONResponse(ledger.receipt(outcome.seq or 0).to_json(), status_code=status)
+
+
+class AccountIn(BaseModel):
+    did: str = Field(min_length=1, max_length=128)
+    kind: str = Field("citizen", pattern="^(" + "|".join(ACCOUNT_KINDS) + ")$")
+    serviceClass: str | None = Field(None, pattern="^(" + "|".join(SERVICE_CLASSES) + ")$")
+    dailyLimit: int | None = Field(None, ge=1, le=MAX_AMOUNT)
+
+
+@router.post("/accounts", summary="Open an account (signed by the city's issuing key)")
+def open_account(request: Request, body: AccountIn) -> JSONResponse:
+    ledger = ledger_of(request)
+    outcome = ledger.open_account(
+        body.did, body.kind, service_class=body.serviceClass, daily_limit=body.dailyLimit
+    )
+    return _outcome(outcome)
+
+
+class IssueIn(BaseModel):
+    to: str = Field(min_length=1, max_length=128)
+    amount: int = Field(strict=True, description="Minor units (1 SJC = 100)")
+    reason: str = Field(min_length=1, max_length=200)
+    idempotencyKey: str = Field(min_length=1, max_length=100)
+
+
+@router.post("/issuances", summary="Issue money with a stated reason (city issuing key)")
+def issue(request: Request, body: IssueIn) -> JSONResponse:
+    return _outcome(
+        ledger_of(request).issue(body.to, body.amount, body.reason, body.idempotencyKey)
+    )
+
+
+class RewardIn(BaseModel):
+    did: str = Field(min_length=1, max_length=128)
+    rule: str = Field(min_length=1, max_length=40)
+    units: int = Field(strict=True, ge=1, le=10**6)
+    period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    claimId: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._:\-]+$")
+
+
+@router.post("/rewards", summary="Pay a reward by rule, capped per month")
+def reward(request: Request, body: RewardIn) -> JSONResponse:
+    ledger = ledger_of(request)
+    return _outcome(ledger.reward(body.did, body.rule, body.units, body.period, body.claimId))
+
+
+class BasicIncomeIn(BaseModel):
+    period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    amount: int = Field(strict=True, ge=1, le=MAX_AMOUNT)
+
+
+@router.post("/basic-income", summary="Pay every citizen the basic income of a month, once")
+def basic_income(request: Request, body: BasicIncomeIn) -> dict[str, Any]:
+    outcomes = ledger_of(request).basic_income(body.period, body.amount)
+    return {"outcomes": [o.to_json() for o in outcomes]}

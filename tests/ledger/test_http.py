@@ -1,0 +1,161 @@
+"""``/ledger/v1``: the HTTP API end to end, on both storage backends, with offline checks."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from cityos.ledger.checkpoint import open_checkpoint
+from cityos.ledger.did import did_of
+from cityos.ledger.messages import transfer
+from cityos.ledger.signed_note import Verifier
+from cityos.ledger.verify import verify_document
+
+V1 = "/ledger/v1"
+
+
+@pytest.fixture
+def keys(client):
+    return client.get(f"{V1}/keys").json()
+
+
+@pytest.fixture
+def payer(client):
+    key = Ed25519PrivateKey.generate()
+    did = did_of(key)
+    assert client.post(f"{V1}/accounts", json={"did": did}).status_code == 201
+    out = client.post(
+        f"{V1}/issuances",
+        json={"to": did, "amount": 5_000, "reason": "welfare allowance", "idempotencyKey": "w1"},
+    )
+    assert out.status_code == 201, out.text
+    return key
+
+
+@pytest.fixture
+def shop(client):
+    did = did_of(Ed25519PrivateKey.generate())
+    body = {"did": did, "kind": "merchant", "serviceClass": "ecosystem_addon"}
+    assert client.post(f"{V1}/accounts", json=body).status_code == 201
+    return did
+
+
+def problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    return response.json()
+
+
+def test_keys_and_checkpoint_are_published(client, keys):
+    assert keys["issuer"].startswith("did:key:z6Mk")
+    note = client.get(f"{V1}/checkpoint")
+    assert note.status_code == 200 and note.headers["content-type"].startswith("text/plain")
+    checkpoint, _ = open_checkpoint(note.text, Verifier.decode(keys["logKey"]))
+    assert checkpoint.origin == keys["origin"] and checkpoint.size == 0
+    problem(client.get(f"{V1}/checkpoint?size=7"), 404)
+    problem(client.get(f"{V1}/checkpoint?size=-1"), 400)
+
+
+def test_signed_payment_over_http_and_its_receipt_verify_offline(client, keys, payer, shop):
+    payment = transfer(payer, shop, 1_200, 1, "order-1", memo="lunch")
+    first = client.post(f"{V1}/transactions", json=payment)
+    assert first.status_code == 201 and first.json()["status"] == "committed"
+    again = client.post(f"{V1}/transactions", json=payment)
+    assert again.status_code == 200 and again.json() == {**first.json(), "status": "duplicate"}
+    seq = first.json()["seq"]
+    entry = client.get(f"{V1}/entries/{seq}").json()
+    assert entry["entry"]["tx"]["memo"] == "lunch"
+    receipt = client.get(f"{V1}/entries/{seq}/receipt").json()
+    assert verify_document(receipt, keys["logKey"]).size == seq + 1
+    proof = client.get(f"{V1}/proofs/consistency?first=1").json()
+    assert "extends the tree of 1 entries" in verify_document(proof, keys["logKey"]).detail
+    account = client.get(f"{V1}/accounts/{did_of(payer)}").json()
+    assert account["balance"] == 3_800 and account["nonce"] == 1
+    assert client.get(f"{V1}/accounts/{shop}").json()["serviceClass"] == "ecosystem_addon"
+    assert client.get(f"{V1}/dids/{shop}").json()["id"] == shop
+
+
+def test_bad_transactions_are_problem_details(client, payer, shop):
+    honest = transfer(payer, shop, 100, 1, "k1")
+    assert (
+        problem(client.post(f"{V1}/transactions", json={**honest, "amount": 99}), 401)["title"]
+        == "Invalid signature"
+    )
+    assert (
+        "amount"
+        in problem(client.post(f"{V1}/transactions", json={**honest, "amount": "100"}), 400)[
+            "detail"
+        ]
+    )
+    problem(client.post(f"{V1}/transactions", json=[honest]), 400)
+    problem(
+        client.post(
+            f"{V1}/transactions", content=b"{", headers={"content-type": "application/json"}
+        ),
+        400,
+    )
+    over = problem(
+        client.post(f"{V1}/transactions", json=transfer(payer, shop, 10**6, 1, "k2")), 409
+    )
+    assert over["title"] == "Insufficient funds"
+    assert client.post(f"{V1}/transactions", json=honest).status_code == 201
+    assert (
+        problem(client.post(f"{V1}/transactions", json=transfer(payer, shop, 5, 1, "k3")), 409)[
+            "title"
+        ]
+        == "Bad nonce"
+    )
+    problem(client.get(f"{V1}/entries/999"), 404)
+    problem(client.get(f"{V1}/entries/999/receipt"), 404)
+    problem(client.get(f"{V1}/accounts/{did_of(Ed25519PrivateKey.generate())}"), 404)
+    problem(client.get(f"{V1}/dids/did:key:zTjsVPtY"), 400)
+    problem(client.get(f"{V1}/proofs/consistency?first=50"), 404)
+    problem(client.post(f"{V1}/transactions/batch", json={"messages": []}), 400)
+
+
+def test_city_operations_validate_their_inputs(client, payer, shop):
+    bad = [
+        ("accounts", {"did": "did:web:x"}),
+        ("accounts", {"did": shop, "kind": "bank"}),
+        ("accounts", {"did": did_of(Ed25519PrivateKey.generate()), "kind": "merchant"}),
+        ("issuances", {"to": shop, "amount": -5, "reason": "x", "idempotencyKey": "n"}),
+        ("issuances", {"to": shop, "amount": 1.5, "reason": "x", "idempotencyKey": "f"}),
+        ("issuances", {"to": shop, "amount": 5, "reason": "", "idempotencyKey": "e"}),
+        (
+            "rewards",
+            {"did": shop, "rule": "volunteer", "units": 0, "period": "2026-12", "claimId": "c"},
+        ),
+        ("rewards", {"did": shop, "rule": "nap", "units": 1, "period": "2026-12", "claimId": "c"}),
+        ("basic-income", {"period": "2026-1", "amount": 100}),
+        ("notarisations", {"sha256": "ABC"}),
+    ]
+    for path, body in bad:
+        response = client.post(f"{V1}/{path}", json=body)
+        assert response.status_code == 400, (path, body, response.text)
+    assert problem(client.post(f"{V1}/accounts", json={"did": shop}), 409)
+
+
+def test_rewards_basic_income_and_notarisation(client, keys, payer, shop):
+    citizen = did_of(payer)
+    body = {
+        "did": citizen,
+        "rule": "governance",
+        "units": 3,
+        "period": "2026-12",
+        "claimId": "vote-7",
+    }
+    assert client.post(f"{V1}/rewards", json=body).status_code == 201
+    assert client.post(f"{V1}/rewards", json=body).status_code == 200  # the same claim
+    paid = client.post(f"{V1}/basic-income", json={"period": "2026-12", "amount": 1_000}).json()
+    assert [o["status"] for o in paid["outcomes"]] == ["committed"]
+    assert client.get(f"{V1}/accounts/{citizen}").json()["balance"] == 5_000 + 1_500 + 1_000
+    document = b"land registry extract, parcel 5-1-0042"
+    digest = hashlib.sha256(document).hexdigest()
+    made = client.post(f"{V1}/notarisations", json={"sha256": digest, "title": "parcel 42"})
+    assert made.status_code == 201
+    report = verify_document(made.json(), keys["logKey"], document=document)
+    assert digest in report.detail
+    again = client.post(f"{V1}/notarisations", json={"sha256": digest, "title": "parcel 42"})
+    assert again.status_code == 200 and again.json()["index"] == made.json()["index"]
