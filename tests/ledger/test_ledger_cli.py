@@ -121,3 +121,13 @@ def test_notarised_document_receipt_verifies_offline(data_dir):
     receipt.write_text(json.dumps(forged))
     assert run("verify", receipt, "--key", key).exit_code == 1
     assert run("notarise", data_dir / "absent.pdf").exit_code == 2
+
+
+def test_anchor_to_a_file_witness(data_dir):
+    witness = data_dir / "witness"
+    result = run("anchor", witness)
+    assert result.exit_code == 0, result.output
+    assert "\u2014 witness.cityos.example " in result.output
+    assert run("anchor", witness).exit_code == 0  # nothing new: the same size again
+    (witness / "witness.key").write_text("garbage")
+    assert run("anchor", witness).exit_code == 2

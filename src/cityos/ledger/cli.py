@@ -140,6 +140,35 @@ def notarise(
     _write(doc, out)
 
 
+@ledger_app.command("anchor")
+def anchor(
+    witness_dir: Annotated[
+        Path, typer.Argument(help="Directory of a file witness (created with its key if absent).")
+    ],
+    out: OutOption = None,
+) -> None:
+    """Publish the latest checkpoint to a file witness; print it cosigned (cosignature/v1)."""
+    from cityos.core.errors import CityOSError
+    from cityos.ledger.anchors import FileWitness
+
+    try:
+        witness = FileWitness(witness_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        typer.echo(f"error: unusable witness directory {witness_dir}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with _ledger() as ledger:
+        try:
+            cosigned = ledger.publish(witness)
+        except CityOSError as exc:
+            typer.echo(f"FAILED: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"witness key: {witness.verifier.encode()}", err=True)
+    if out is None:
+        typer.echo(cosigned, nl=False)
+    else:
+        out.write_text(cosigned)
+
+
 @ledger_app.command("audit")
 def audit() -> None:
     """Recompute the stored log and balances and check them against the signed checkpoints."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cityos.ledger.accounts import RewardCapReached
+from cityos.ledger.anchors import Anchor
 from cityos.ledger.currency import Currency, Outcome
 from cityos.ledger.database import LedgerDatabase
 from cityos.ledger.did import did_of
@@ -193,6 +194,14 @@ class Ledger:
             f"{head.size} entries match the signed checkpoints and replay to the "
             f"{len(state.accounts)} stored accounts"
         )
+
+    def publish(self, anchor: Anchor) -> str:
+        """Publish the latest checkpoint to ``anchor`` with a consistency proof from the last one
+        it holds; returns the checkpoint cosigned by the anchor."""
+        head = self.log.latest()
+        old = anchor.latest_size(self.log.verifier)
+        proof = self.log.consistency_proof(old, head.size) if 0 < old <= head.size else []
+        return anchor.add_checkpoint(self.log.checkpoint(head.size), old, proof, self.log.verifier)
 
     def export(self) -> Export:
         """Every entry and every signed checkpoint, for offline verification."""
