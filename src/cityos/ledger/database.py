@@ -82,9 +82,21 @@ _PG_V1 = (
     .replace(") WITHOUT ROWID;", ");")
 )
 
+_SQLITE_V2 = """
+CREATE TABLE ledger_credentials (
+    idx INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    issued_at_us INTEGER NOT NULL,
+    revoked_at_us INTEGER
+);
+"""
+_PG_V2 = _SQLITE_V2.replace("INTEGER", "BIGINT")
+
 #: (version, what it adds, SQLite script, PostgreSQL script). Append; never edit a released one.
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "log, checkpoints, accounts, idempotency keys, rewards, documents", _SQLITE_V1, _PG_V1),
+    (2, "verifiable credentials and their status list", _SQLITE_V2, _PG_V2),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

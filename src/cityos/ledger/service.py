@@ -10,6 +10,7 @@ from typing import Any
 
 from cityos.ledger.accounts import RewardCapReached
 from cityos.ledger.anchors import Anchor
+from cityos.ledger.credentials import CredentialIssuer
 from cityos.ledger.currency import Currency, Outcome
 from cityos.ledger.database import LedgerDatabase
 from cityos.ledger.did import did_of
@@ -30,6 +31,9 @@ class Ledger:
         self.log = TransparencyLog(db, keys.log)
         self.issuer_did = did_of(keys.issuer)
         self.currency = Currency(db, self.log, self.issuer_did)
+        self.credentials = CredentialIssuer(
+            db, keys.issuer, f"https://{keys.origin}/credentials/status"
+        )
 
     # -- the city's own messages, signed with the issuing key ----------------------------------
     def signed(self, message: dict[str, Any]) -> dict[str, Any]:
