@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cityos.ledger.checkpoint import open_checkpoint
+from cityos.ledger.credentials import verify_credential
 from cityos.ledger.did import did_of
 from cityos.ledger.messages import transfer
 from cityos.ledger.signed_note import Verifier
@@ -159,3 +160,23 @@ def test_rewards_basic_income_and_notarisation(client, keys, payer, shop):
     assert digest in report.detail
     again = client.post(f"{V1}/notarisations", json={"sha256": digest, "title": "parcel 42"})
     assert again.status_code == 200 and again.json()["index"] == made.json()["index"]
+
+
+def test_credentials_over_http(client, keys, payer):
+    holder = did_of(payer)
+    made = client.post(f"{V1}/credentials", json={"kind": "age_over_65", "subject": holder})
+    assert made.status_code == 201, made.text
+    token = made.json()["credential"]
+    status = client.get(f"{V1}/credentials/status")
+    assert status.headers["content-type"].startswith("application/vc+jwt")
+    checked = client.post(f"{V1}/credentials/verify", json={"credential": token}).json()
+    assert checked["valid"] and checked["claims"] == {"ageOver": 65}
+    assert verify_credential(token, keys["issuer"], status.text).subject == holder
+    index = checked["statusIndex"]
+    assert client.post(f"{V1}/credentials/{index}/revocation").json()["revoked"]
+    refused = problem(client.post(f"{V1}/credentials/verify", json={"credential": token}), 422)
+    assert "revoked" in refused["detail"]
+    problem(client.post(f"{V1}/credentials/99/revocation"), 422)
+    problem(client.post(f"{V1}/credentials", json={"kind": "wizard", "subject": holder}), 422)
+    problem(client.post(f"{V1}/credentials", json={"kind": "residency", "subject": "x"}), 400)
+    problem(client.post(f"{V1}/credentials/verify", json={"credential": "a.b.c"}), 422)

@@ -131,3 +131,23 @@ def test_anchor_to_a_file_witness(data_dir):
     assert run("anchor", witness).exit_code == 0  # nothing new: the same size again
     (witness / "witness.key").write_text("garbage")
     assert run("anchor", witness).exit_code == 2
+
+
+def test_verify_credential_offline(data_dir):
+    storage = open_storage(f"sqlite:///{data_dir / 'hub.db'}")
+    ledger = open_ledger(storage, data_dir)
+    holder = did_of(Ed25519PrivateKey.generate())
+    (data_dir / "vc.jwt").write_text(ledger.credentials.issue("residency", holder))
+    (data_dir / "status.jwt").write_text(ledger.credentials.status_list())
+    issuer = ledger.issuer_did
+    ledger.credentials.revoke(0)
+    (data_dir / "status2.jwt").write_text(ledger.credentials.status_list())
+    storage.close()
+    vc, ok, revoked = data_dir / "vc.jwt", data_dir / "status.jwt", data_dir / "status2.jwt"
+    result = run("verify-credential", vc, "--issuer", issuer, "--status", ok)
+    assert result.exit_code == 0 and "ResidencyCredential of " + holder in result.output
+    result = run("verify-credential", vc, "--issuer", issuer, "--status", revoked)
+    assert result.exit_code == 1 and "revoked" in result.output
+    other = did_of(Ed25519PrivateKey.generate())
+    assert run("verify-credential", vc, "--issuer", other, "--status", ok).exit_code == 1
+    assert run("verify-credential", data_dir / "none.jwt", "--issuer", issuer).exit_code == 2

@@ -33,6 +33,7 @@ PARAMS = {
     "slot_id": "S1",
     "booking_id": "B1",
     "seq": "0",
+    "index": "0",
     "did": "did:key:z6MkmjY8GnV5i9YTDtPETC2uUAW6ejw3nk5mXF5yci5ab7th",
 }
 OTHER_OPS = {
@@ -96,6 +97,7 @@ def test_every_route_anonymous_wrong_scope_right_scope(
                 "/ledger/v1/checkpoint",
                 "/ledger/v1/keys",
                 "/ledger/v1/proofs/",
+                "/ledger/v1/credentials/status",
             )
         )
         assert anonymous.status_code not in (401, 403)

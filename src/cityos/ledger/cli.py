@@ -217,3 +217,29 @@ def verify(
     if key is None:
         typer.echo("warning: trusting the log key inside the file; pin it with --key", err=True)
     typer.echo(f"OK ({report.kind}, {report.origin}): {report.detail}")
+
+
+@ledger_app.command("verify-credential")
+def verify_credential_command(
+    file: Annotated[Path, typer.Argument(help="A city credential (vc+jwt compact JWS).")],
+    issuer: Annotated[str, typer.Option(help="The city's issuing did:key to trust.")],
+    status: Annotated[
+        Path | None, typer.Option(help="The signed status list credential (for revocation).")
+    ] = None,
+) -> None:
+    """Verify a verifiable credential offline: signature, issuer, validity, revocation."""
+    from cityos.core.errors import CityOSError
+    from cityos.ledger.credentials import verify_credential
+
+    try:
+        token = file.read_text().strip()
+        status_list = status.read_text().strip() if status is not None else None
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        found = verify_credential(token, issuer, status_list)
+    except CityOSError as exc:
+        typer.echo(f"FAILED: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"OK: {found.vc_type} of {found.subject}: {json.dumps(found.claims)}")

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from cityos.ledger.accounts import Account
+from cityos.ledger.credentials import verify_credential
 from cityos.ledger.currency import Outcome
 from cityos.ledger.did import did_document
 from cityos.ledger.log import EntryNotFound
@@ -188,3 +189,46 @@ class BasicIncomeIn(BaseModel):
 def basic_income(request: Request, body: BasicIncomeIn) -> dict[str, Any]:
     outcomes = ledger_of(request).basic_income(body.period, body.amount)
     return {"outcomes": [o.to_json() for o in outcomes]}
+
+
+class CredentialIn(BaseModel):
+    kind: str = Field(description="residency, age_over_65 or disability_support")
+    subject: str = Field(min_length=1, max_length=128, description="The holder's did:key")
+    validDays: int = Field(365, ge=1, le=3650)
+
+
+@router.post("/credentials", summary="Issue a verifiable credential (vc+jwt) to a DID")
+def issue_credential(request: Request, body: CredentialIn) -> JSONResponse:
+    token = ledger_of(request).credentials.issue(body.kind, body.subject, valid_days=body.validDays)
+    return JSONResponse({"credential": token}, status_code=201)
+
+
+@router.post("/credentials/{index}/revocation", summary="Revoke a credential by status index")
+def revoke_credential(request: Request, index: int) -> dict[str, Any]:
+    ledger_of(request).credentials.revoke(index)
+    return {"statusIndex": index, "revoked": True}
+
+
+@router.get("/credentials/status", summary="The signed Bitstring Status List credential")
+def status_list(request: Request) -> PlainTextResponse:
+    token = ledger_of(request).credentials.status_list()
+    return PlainTextResponse(token, media_type="application/vc+jwt")
+
+
+class VerifyIn(BaseModel):
+    credential: str = Field(min_length=1, max_length=200_000)
+    statusList: str | None = Field(None, max_length=200_000)
+
+
+@router.post("/credentials/verify", summary="Verify a city credential (signature, expiry, status)")
+def verify_credential_route(request: Request, body: VerifyIn) -> dict[str, Any]:
+    ledger = ledger_of(request)
+    status = body.statusList or ledger.credentials.status_list()
+    found = verify_credential(body.credential, ledger.issuer_did, status)
+    return {
+        "valid": True,
+        "type": found.vc_type,
+        "subject": found.subject,
+        "claims": found.claims,
+        "statusIndex": found.status_index,
+    }

@@ -32,7 +32,7 @@ class Ledger:
         self.issuer_did = did_of(keys.issuer)
         self.currency = Currency(db, self.log, self.issuer_did)
         self.credentials = CredentialIssuer(
-            db, keys.issuer, f"https://{keys.origin}/credentials/status"
+            db, keys.issuer, f"https://{keys.origin.split('/')[0]}/ledger/v1/credentials/status"
         )
 
     # -- the city's own messages, signed with the issuing key ----------------------------------

@@ -51,6 +51,8 @@ RULES: tuple[Rule, ...] = (
     _rule("GET,HEAD", "/ledger/v1/checkpoint", PUBLIC, exact=True),
     _rule("GET,HEAD", "/ledger/v1/keys", PUBLIC, exact=True),
     _rule("GET,HEAD", "/ledger/v1/proofs/", PUBLIC),
+    _rule("GET,HEAD", "/ledger/v1/credentials/status", PUBLIC, exact=True),
+    _rule("POST", "/ledger/v1/credentials/verify", "read", exact=True),
     _rule("POST", "/ledger/v1/transactions", "write"),
     _rule("POST", "/ledger/v1/notarisations", "write", exact=True),
     _rule("POST,PUT,PATCH,DELETE", "/ledger/v1/", "admin"),
