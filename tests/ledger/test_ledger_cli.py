@@ -151,3 +151,19 @@ def test_verify_credential_offline(data_dir):
     other = did_of(Ed25519PrivateKey.generate())
     assert run("verify-credential", vc, "--issuer", other, "--status", ok).exit_code == 1
     assert run("verify-credential", data_dir / "none.jwt", "--issuer", issuer).exit_code == 2
+
+
+def test_anchor_audit_command(data_dir):
+    result = run("anchor-audit")
+    assert result.exit_code == 0 and "nothing to anchor" in result.output
+    from cityos.privacy.audit import AuditEntry, AuditTrail
+    from cityos.privacy.database import PrivacyDatabase
+
+    storage = open_storage(f"sqlite:///{data_dir / 'hub.db'}")
+    AuditTrail(PrivacyDatabase(storage)).append(
+        AuditEntry(1, "", "op", ("operator",), "read", "released")
+    )
+    storage.close()
+    result = run("anchor-audit")
+    assert result.exit_code == 0 and "audit head anchored as log entry 14" in result.output
+    assert "1 anchored heads still hold" in run("anchor-audit").output

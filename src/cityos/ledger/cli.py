@@ -169,6 +169,26 @@ def anchor(
         out.write_text(cosigned)
 
 
+@ledger_app.command("anchor-audit")
+def anchor_audit() -> None:
+    """Check the privacy audit trail against its anchored heads, then anchor its current head."""
+    from cityos.core.errors import CityOSError
+    from cityos.ledger.audit_anchor import anchor_audit_head, check_audit_against_anchors
+
+    with _ledger() as ledger:
+        try:
+            checked = check_audit_against_anchors(ledger, ledger.db.storage)
+            outcome = anchor_audit_head(ledger, ledger.db.storage)
+        except CityOSError as exc:
+            typer.echo(f"FAILED: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"{checked} anchored heads still hold")
+    if outcome is None:
+        typer.echo("the audit trail is empty: nothing to anchor")
+    else:
+        typer.echo(f"audit head anchored as log entry {outcome.seq} ({outcome.status})")
+
+
 @ledger_app.command("audit")
 def audit() -> None:
     """Recompute the stored log and balances and check them against the signed checkpoints."""
