@@ -7,6 +7,8 @@ Resolving one needs no registry, so a signature by a citizen's key is checked of
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -76,6 +78,12 @@ def public_key_of(did: str) -> bytes:
     """
     if not isinstance(did, str) or len(did) > MAX_DID_LENGTH:
         raise InvalidDid("a DID is a string of at most 128 characters")
+    return _decode(did)
+
+
+@lru_cache(maxsize=65_536)
+def _decode(did: str) -> bytes:
+    """Decode a DID string (cached: a DID always names the same key; errors are not cached)."""
     if not did.startswith(PREFIX):
         raise InvalidDid(f"{did!r} is not a base58btc did:key (did:key:z...)")
     raw = b58decode(did[len(PREFIX) :])
