@@ -377,3 +377,58 @@ def test_data_trades_are_recorded_with_revenue_shares(ledger, city):
             "urn:dataset:x", Person().did, "CC-BY-4.0", 1_000, shares, "trade-3"
         )
     ledger.audit()
+
+
+def test_demurrage_takes_a_share_of_every_balance_once_per_month(ledger, city):
+    lib, home, shop = city["librarian"], city["homemaker"], city["shop"]
+    ledger.currency.commit_one(lib.pay(shop, 999))
+    before = {p.did: ledger.currency.balance(p.did) for p in (lib, home, shop)}
+    supply = -ledger.currency.balance(ledger.issuer_did)
+    out = ledger.demurrage("2026-12", 100)  # 1 % a month
+    assert out.status == "committed"
+    after = {d: ledger.currency.balance(d) for d in before}
+    assert after == {d: b - b * 100 // 10_000 for d, b in before.items()}
+    assert -ledger.currency.balance(ledger.issuer_did) == supply - sum(
+        before[d] - after[d] for d in before
+    )
+    assert ledger.demurrage("2026-12", 100).status == "duplicate"
+    again = ledger.signed(
+        {"type": "demurrage", "period": "2026-12", "rate_bp": 100, "idempotency_key": "second-try"}
+    )
+    with pytest.raises(InvalidMessage, match="already applied"):
+        ledger.currency.commit_one(again)
+    for bad in (0, 1001, "100"):
+        message = ledger.signed(
+            {
+                "type": "demurrage",
+                "period": "2027-01",
+                "rate_bp": bad,
+                "idempotency_key": f"bad-{bad}",
+            }
+        )
+        with pytest.raises(InvalidMessage, match="rate_bp"):
+            ledger.currency.commit_one(message)
+    assert stored_balances(ledger) == {
+        k: v for k, v in naive_demurrage_balances(ledger).items() if v
+    }
+    ledger.audit()
+
+
+def naive_demurrage_balances(ledger):
+    """Naive sums of the log, demurrage included (each holder's balance at that point)."""
+    balances = defaultdict(int)
+    for entry in ledger.log.entries():
+        tx = json.loads(entry.body)["tx"]
+        if tx["type"] == "transfer":
+            balances[tx["payer"]] -= tx["amount"]
+            balances[tx["payee"]] += tx["amount"]
+        elif tx["type"] == "issue":
+            balances[tx["issuer"]] -= tx["amount"]
+            balances[tx["to"]] += tx["amount"]
+        elif tx["type"] == "demurrage":
+            for did in list(balances):
+                if did != tx["issuer"] and balances[did] > 0:
+                    fee = balances[did] * tx["rate_bp"] // 10_000
+                    balances[did] -= fee
+                    balances[tx["issuer"]] += fee
+    return dict(balances)

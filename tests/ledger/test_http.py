@@ -180,3 +180,11 @@ def test_credentials_over_http(client, keys, payer):
     problem(client.post(f"{V1}/credentials", json={"kind": "wizard", "subject": holder}), 422)
     problem(client.post(f"{V1}/credentials", json={"kind": "residency", "subject": "x"}), 400)
     problem(client.post(f"{V1}/credentials/verify", json={"credential": "a.b.c"}), 422)
+
+
+def test_demurrage_over_http(client, payer):
+    body = {"period": "2026-12", "rateBp": 200}
+    assert client.post(f"{V1}/demurrage", json=body).status_code == 201
+    assert client.post(f"{V1}/demurrage", json=body).status_code == 200
+    assert client.get(f"{V1}/accounts/{did_of(payer)}").json()["balance"] == 4_900
+    problem(client.post(f"{V1}/demurrage", json={"period": "2026-12", "rateBp": 5000}), 400)

@@ -4,7 +4,9 @@
 The service runs it on accounts loaded from the database; an auditor runs the very same function
 over the log's entries (:mod:`cityos.ledger.replay`) and must arrive at the same balances.
 
-Double entry: each money movement debits one account and credits another by the same amount. The
+Double entry: each money movement debits one account and credits another by the same amount
+(demurrage debits every holder a share of its balance and credits the issuer, taking that money out
+of circulation). The
 city's issuing account is the counterpart of every issuance, so its balance is minus the money in
 circulation and the sum of all balances is always zero (checked on every commit).
 """
@@ -85,6 +87,8 @@ class State(Protocol):
     def reward_total(self, did: str, rule: str, period: str) -> int: ...
 
     def add_reward(self, did: str, rule: str, period: str, amount: int) -> None: ...
+
+    def all_accounts(self) -> list[Account]: ...
 
 
 def issuer_account(did: str) -> Account:
@@ -181,6 +185,21 @@ def apply(state: State, message: Message, day: str) -> list[tuple[str, int]]:
             )
         )
         return []
+    if kind == "demurrage":
+        issuer = state.account(message.signer) or issuer_account(message.signer)
+        period = message["period"]
+        if state.reward_total(issuer.did, "demurrage", period):
+            raise InvalidMessage(f"demurrage was already applied for {period}")
+        moves = []
+        for holder in sorted(state.all_accounts(), key=lambda a: a.did):
+            fee = holder.balance * message["rate_bp"] // 10_000
+            if holder.kind != "issuer" and fee > 0:
+                state.put(replace(holder, balance=holder.balance - fee))
+                moves.append((holder.did, -fee))
+        state.add_reward(issuer.did, "demurrage", period, 1)  # marks the period as applied
+        total = -sum(delta for _, delta in moves)
+        state.put(replace(issuer, balance=issuer.balance + total))
+        return [*moves, (issuer.did, total)]
     if kind == "data_trade":
         _need(state, message["buyer"])
         return []

@@ -94,6 +94,12 @@ class _DbState:
         self.rewards[key] = self.reward_total(did, rule, period) + amount
         self.dirty_rewards.add(key)
 
+    def all_accounts(self) -> list[Account]:
+        rows = self.conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts").fetchall()
+        for row in rows:
+            self.accounts.setdefault(row[0], Account(*row))
+        return [a for a in self.accounts.values() if a is not None]
+
     def flush(self, opened: dict[str, int]) -> None:
         rows = [
             (

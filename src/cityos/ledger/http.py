@@ -191,6 +191,16 @@ def basic_income(request: Request, body: BasicIncomeIn) -> dict[str, Any]:
     return {"outcomes": [o.to_json() for o in outcomes]}
 
 
+class DemurrageIn(BaseModel):
+    period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    rateBp: int = Field(strict=True, ge=1, le=1000, description="Basis points of each balance")
+
+
+@router.post("/demurrage", summary="Charge the month's demurrage on every balance, once")
+def demurrage(request: Request, body: DemurrageIn) -> JSONResponse:
+    return _outcome(ledger_of(request).demurrage(body.period, body.rateBp))
+
+
 class CredentialIn(BaseModel):
     kind: str = Field(description="residency, age_over_65 or disability_support")
     subject: str = Field(min_length=1, max_length=128, description="The holder's did:key")

@@ -17,6 +17,7 @@ message, so anyone can check it offline:
 ``notarise``        the city's issuing key     ``issuer sha256 idempotency_key [title]``
 ``data_trade``      the city's issuing key     ``issuer dataset buyer licence price shares
                                                idempotency_key``
+``demurrage``       the city's issuing key     ``issuer period rate_bp idempotency_key``
 ==================  =========================  =============================================
 
 Each message is parsed strictly: unknown or missing members, wrong types and bad values raise
@@ -83,7 +84,10 @@ SCHEMAS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"issuer", "dataset", "buyer", "licence", "price", "shares", "idempotency_key"}),
         frozenset(),
     ),
+    "demurrage": (frozenset({"issuer", "period", "rate_bp", "idempotency_key"}), frozenset()),
 }
+MAX_DEMURRAGE_BP = 1000
+"""Highest demurrage rate of one period [basis points of each balance] (10 %)."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,10 @@ def _check_values(kind: str, body: dict[str, Any]) -> None:
             raise InvalidMessage("sha256 must be 64 lower-case hex digits")
         if "title" in body:
             _text(body, "title")
+    elif kind == "demurrage":
+        if not isinstance(body["period"], str) or not _PERIOD.fullmatch(body["period"]):
+            raise InvalidMessage("period must be a month YYYY-MM")
+        _int(body, "rate_bp", 1, MAX_DEMURRAGE_BP)
     elif kind == "data_trade":
         _text(body, "dataset")
         _did(body, "buyer")

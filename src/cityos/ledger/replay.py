@@ -38,6 +38,9 @@ class MemoryState:
     def add_reward(self, did: str, rule: str, period: str, amount: int) -> None:
         self.rewards[(did, rule, period)] = self.reward_total(did, rule, period) + amount
 
+    def all_accounts(self) -> list[Account]:
+        return list(self.accounts.values())
+
 
 def replay(bodies: Iterable[bytes], issuer_did: str) -> MemoryState:
     """Apply every log entry in order; raises :class:`LogIntegrityError` at the first bad one."""

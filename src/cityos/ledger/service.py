@@ -128,6 +128,20 @@ class Ledger:
             ]
         )
 
+    def demurrage(self, period: str, rate_bp: int) -> Outcome:
+        """Charge every holder ``rate_bp`` basis points of its balance for month ``period``
+        (money taken out of circulation, so the currency circulates rather than sits)."""
+        return self.currency.commit_one(
+            self.signed(
+                {
+                    "type": "demurrage",
+                    "period": period,
+                    "rate_bp": rate_bp,
+                    "idempotency_key": f"demurrage:{period}",
+                }
+            )
+        )
+
     def notarise(self, sha256: str, title: str | None = None) -> Outcome:
         """Put a document's SHA-256 (hex) on the log; notarising it again returns the first."""
         message: dict[str, Any] = {
