@@ -11,6 +11,7 @@ from cityos.ledger.anchors import (
     AnchorConflict,
     FileWitness,
     HttpWitness,
+    InvalidWitnessRequest,
     anchor_named,
     parse_add_checkpoint,
 )
@@ -98,7 +99,9 @@ def test_http_witness_protocol(ledger, tmp_path):
         ledger.publish(stale)
     _open(ledger, 1)
     assert verify_cosignature(ledger.publish(stale), witness.verifier)
-    with pytest.raises(AnchorConflict):
+    with pytest.raises(InvalidWitnessRequest):
         parse_add_checkpoint("new 3\n\nnote")
+    with pytest.raises(InvalidWitnessRequest):
+        parse_add_checkpoint("old 3\n!!\n\nnote")
     with pytest.raises(ValueError, match="known: file, http"):
         anchor_named("ethereum")

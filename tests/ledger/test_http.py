@@ -7,10 +7,13 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cityos.ledger.checkpoint import open_checkpoint
+from cityos.hub.backends import open_storage
+from cityos.ledger.anchors import AnchorConflict, HttpWitness
+from cityos.ledger.checkpoint import open_checkpoint, verify_cosignature
 from cityos.ledger.credentials import verify_credential
 from cityos.ledger.did import did_of
 from cityos.ledger.messages import transfer
+from cityos.ledger.service import open_ledger
 from cityos.ledger.signed_note import Verifier
 from cityos.ledger.verify import verify_document
 
@@ -188,3 +191,32 @@ def test_demurrage_over_http(client, payer):
     assert client.post(f"{V1}/demurrage", json=body).status_code == 200
     assert client.get(f"{V1}/accounts/{did_of(payer)}").json()["balance"] == 4_900
     problem(client.post(f"{V1}/demurrage", json={"period": "2026-12", "rateBp": 5000}), 400)
+
+
+def test_this_server_witnesses_another_citys_log(client, settings, tmp_path):
+    """City B (this app) cosigns city A's checkpoints over the C2SP tlog-witness protocol."""
+    a_storage = open_storage(f"sqlite:///{tmp_path / 'city-a.db'}")
+    city_a = open_ledger(a_storage, tmp_path / "city-a", origin="busan.cityos.example/ledger")
+    info = client.get(f"{V1}/witness").json()
+    assert info["logs"] == []
+    remote = HttpWitness(
+        "http://testserver/ledger/v1/witness", Verifier.decode(info["witnessKey"]), client=client
+    )
+    city_a.open_account(did_of(Ed25519PrivateKey.generate()))
+    with pytest.raises(AnchorConflict):  # not (yet) a log this city agreed to witness
+        city_a.publish(remote)
+    client.app.state.settings = settings.model_copy(update={"ledger_witness_logs": city_a.log_key})
+    cosigned = city_a.publish(remote)
+    assert verify_cosignature(cosigned, Verifier.decode(info["witnessKey"])) > 0
+    city_a.open_account(did_of(Ed25519PrivateKey.generate()))
+    assert verify_cosignature(city_a.publish(remote), Verifier.decode(info["witnessKey"]))
+    stale = HttpWitness(
+        "http://testserver/ledger/v1/witness", Verifier.decode(info["witnessKey"]), client=client
+    )
+    with pytest.raises(AnchorConflict, match="at size 2"):  # the 409 tells the size
+        city_a.publish(stale)
+    url = f"{V1}/witness/add-checkpoint"
+    assert client.post(url, content=b"hello").status_code == 400
+    forged = city_a.log.checkpoint().replace("\n2\n", "\n3\n")
+    assert client.post(url, content=f"old 2\n\n{forged}".encode()).status_code == 422
+    a_storage.close()

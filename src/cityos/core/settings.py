@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         "dataset; releases beyond it are refused.",
     )
 
+    # -- ledger (cityos.ledger; docs/ledger.md) --------------------------------------------------
+    ledger_witness_logs: str = Field(
+        "",
+        description="Verifier keys (C2SP note verifier strings, comma-separated) of other logs, "
+        "e.g. other cities', that this server witnesses at "
+        "`POST /ledger/v1/witness/add-checkpoint`; empty: it witnesses none.",
+    )
+
     @field_validator("temporal_retention_overrides")
     @classmethod
     def _check_overrides(cls, value: str) -> str:

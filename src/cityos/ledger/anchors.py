@@ -41,6 +41,13 @@ class AnchorConflict(LedgerError):
     status = 409
 
 
+class InvalidWitnessRequest(LedgerError):
+    """An ``add-checkpoint`` request is not in the tlog-witness format."""
+
+    title = "Invalid witness request"
+    status = 400
+
+
 class Anchor(Protocol):
     """Something checkpoints are published to."""
 
@@ -187,11 +194,13 @@ def parse_add_checkpoint(body: str) -> tuple[int, list[bytes], str]:
     head, sep, note = body.partition("\n\n")
     lines = head.split("\n")
     if not sep or not lines[0].startswith("old ") or not lines[0][4:].isdigit():
-        raise AnchorConflict("an add-checkpoint request starts with 'old <size>' and a blank line")
+        raise InvalidWitnessRequest(
+            "an add-checkpoint request starts with 'old <size>', proof lines and a blank line"
+        )
     try:
         proof = [base64.b64decode(line, validate=True) for line in lines[1:]]
     except ValueError:
-        raise AnchorConflict("proof lines must be base64 hashes") from None
+        raise InvalidWitnessRequest("proof lines must be base64 hashes") from None
     return int(lines[0][4:]), proof, note
 
 

@@ -10,6 +10,7 @@ details: 400 malformed, 401 forged signature, 404 unknown entry or account, 409 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from cityos.ledger.accounts import Account
+from cityos.ledger.anchors import AnchorConflict, FileWitness, parse_add_checkpoint
 from cityos.ledger.credentials import verify_credential
 from cityos.ledger.currency import Outcome
 from cityos.ledger.did import did_document
@@ -24,6 +26,7 @@ from cityos.ledger.log import EntryNotFound
 from cityos.ledger.messages import ACCOUNT_KINDS, SERVICE_CLASSES
 from cityos.ledger.money import MAX_AMOUNT
 from cityos.ledger.service import Ledger, open_ledger
+from cityos.ledger.signed_note import Verifier
 
 router = APIRouter(prefix="/ledger/v1", tags=["Ledger"])
 MAX_BATCH = 1000
@@ -242,3 +245,46 @@ def verify_credential_route(request: Request, body: VerifyIn) -> dict[str, Any]:
         "claims": found.claims,
         "statusIndex": found.status_index,
     }
+
+
+def _witness(request: Request) -> tuple[FileWitness, list[Verifier]]:
+    """This server's witness (key under the data dir) and the logs it agreed to witness."""
+    state = request.app.state
+    settings = state.settings
+    logs = [Verifier.decode(k) for k in settings.ledger_witness_logs.split(",") if k.strip()]
+    witness = getattr(state, "ledger_witness", None)
+    if witness is None:
+        origin = ledger_of(request).log.origin.split("/")[0]
+        witness = FileWitness(Path(settings.data_dir) / "ledger" / "witness", f"{origin}/witness")
+        state.ledger_witness = witness
+    return witness, logs
+
+
+@router.get("/witness", summary="This server's witness key and the logs it witnesses")
+def witness_info(request: Request) -> dict[str, Any]:
+    witness, logs = _witness(request)
+    return {"witnessKey": witness.verifier.encode(), "logs": [v.encode() for v in logs]}
+
+
+@router.post(
+    "/witness/add-checkpoint",
+    summary="C2SP tlog-witness: cosign a checkpoint that extends the last one seen",
+)
+async def witness_add_checkpoint(request: Request) -> PlainTextResponse:
+    body = (await request.body()).decode("utf-8", errors="replace")
+    witness, logs = _witness(request)
+    old, proof, note = parse_add_checkpoint(body)
+    origin = note.split("\n", 1)[0]
+    known = [v for v in logs if v.name == origin]
+    if not known:
+        raise EntryNotFound(f"this server does not witness the log {origin!r}")
+    try:
+        cosigned = witness.add_checkpoint(note, old, proof, known[0])
+    except AnchorConflict as exc:
+        if "latest_size" in exc.extra:
+            return PlainTextResponse(
+                f"{exc.extra['latest_size']}\n", status_code=409, media_type="text/x.tlog.size"
+            )
+        exc.status = 422
+        raise
+    return PlainTextResponse(cosigned[len(note) :], media_type="text/plain; charset=utf-8")

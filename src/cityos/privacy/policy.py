@@ -52,6 +52,9 @@ RULES: tuple[Rule, ...] = (
     _rule("GET,HEAD", "/ledger/v1/keys", PUBLIC, exact=True),
     _rule("GET,HEAD", "/ledger/v1/proofs/", PUBLIC),
     _rule("GET,HEAD", "/ledger/v1/credentials/status", PUBLIC, exact=True),
+    # Witnessing other logs: the log's own signature authenticates a checkpoint (c2sp.org).
+    _rule("GET,HEAD", "/ledger/v1/witness", PUBLIC, exact=True),
+    _rule("POST", "/ledger/v1/witness/add-checkpoint", PUBLIC, exact=True),
     _rule("POST", "/ledger/v1/credentials/verify", "read", exact=True),
     _rule("POST", "/ledger/v1/transactions", "write"),
     _rule("POST", "/ledger/v1/notarisations", "write", exact=True),
