@@ -167,3 +167,22 @@ def test_anchor_audit_command(data_dir):
     result = run("anchor-audit")
     assert result.exit_code == 0 and "audit head anchored as log entry 14" in result.output
     assert "1 anchored heads still hold" in run("anchor-audit").output
+
+
+def test_an_auditor_recomputes_balances_from_an_export(data_dir):
+    storage = open_storage(f"sqlite:///{data_dir / 'hub.db'}")
+    ledger = open_ledger(storage, data_dir)
+    citizen = did_of(Ed25519PrivateKey.generate())
+    ledger.open_account(citizen)
+    ledger.issue(citizen, 4_200, "volunteer stipend", "stipend-1")
+    issuer = ledger.issuer_did
+    storage.close()
+    key = run("keygen").output.strip().splitlines()[-1]
+    out = data_dir / "export.json"
+    assert run("export", "--out", out).exit_code == 0
+    result = run("verify", out, "--key", key, "--issuer", issuer)
+    assert result.exit_code == 0, result.output
+    assert f"{citizen} 4200" in result.output and f"{issuer} -4200" in result.output
+    other = did_of(Ed25519PrivateKey.generate())  # the wrong issuer: every issuance is forged
+    result = run("verify", out, "--key", key, "--issuer", other)
+    assert result.exit_code == 1 and "does not replay" in result.output

@@ -51,6 +51,17 @@ def _write(doc: dict[str, Any], out: Path | None) -> None:
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default stdout).")]
 
 
+def _replayed(doc: Any, issuer: str) -> dict[str, int]:
+    """Balances [minor units] of every account, recomputed from an export's entries alone."""
+    from cityos.ledger.receipts import EXPORT, Export, document_format
+    from cityos.ledger.replay import replay
+
+    if document_format(doc) != EXPORT:
+        raise typer.BadParameter("--issuer replays a whole export only")
+    state = replay(Export.from_json(doc).entries, issuer)
+    return {did: account.balance for did, account in state.accounts.items()}
+
+
 @ledger_app.command("keygen")
 def keygen() -> None:
     """Create the log and issuing keys under CITYOS_DATA_DIR (if absent); print the log key."""
@@ -217,6 +228,13 @@ def verify(
         Path | None,
         typer.Option(help="For an export: a signed checkpoint kept earlier that it must extend."),
     ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            help="For an export: the city's issuing did:key; replays every entry (signatures, "
+            "nonces, limits, caps) and prints the recomputed balances."
+        ),
+    ] = None,
 ) -> None:
     """Verify a ledger document offline (no database, no network). Exit 1 if it fails."""
     from cityos.core.errors import CityOSError
@@ -231,9 +249,13 @@ def verify(
         raise typer.Exit(2) from None
     try:
         report = verify_document(doc, key, document=blob, known=known_note)
+        balances = _replayed(doc, issuer) if issuer is not None else None
     except CityOSError as exc:
         typer.echo(f"FAILED: {exc.detail}", err=True)
         raise typer.Exit(1) from None
+    if balances is not None:
+        for did, balance in sorted(balances.items()):
+            typer.echo(f"{did} {balance}")
     if key is None:
         typer.echo("warning: trusting the log key inside the file; pin it with --key", err=True)
     typer.echo(f"OK ({report.kind}, {report.origin}): {report.detail}")
