@@ -10,6 +10,7 @@ from typing import Any
 
 from cityos.ledger.accounts import RewardCapReached
 from cityos.ledger.anchors import Anchor
+from cityos.ledger.checkpoint import open_checkpoint
 from cityos.ledger.credentials import CredentialIssuer
 from cityos.ledger.currency import Currency, Outcome
 from cityos.ledger.database import LedgerDatabase
@@ -185,14 +186,14 @@ class Ledger:
     def receipt(self, seq: int, size: int | None = None) -> Receipt:
         """Inclusion receipt of entry ``seq`` under the checkpoint of ``size`` (default latest)."""
         note = self.log.checkpoint(size)
-        size = self.log.latest().size if size is None else size
+        size = open_checkpoint(note, self.log.verifier)[0].size  # the note's, even if one is newer
         proof = self.log.inclusion_proof(seq, size)
         return Receipt(self.log_key, self.log.entry(seq).body, seq, proof, note)
 
     def consistency(self, first: int, second: int | None = None) -> ConsistencyBundle:
         """Consistency proof between two signed checkpoints (default: to the latest)."""
         new = self.log.checkpoint(second)
-        second = self.log.latest().size if second is None else second
+        second = open_checkpoint(new, self.log.verifier)[0].size
         old = self.log.checkpoint(first)
         return ConsistencyBundle(self.log_key, old, new, self.log.consistency_proof(first, second))
 
@@ -229,7 +230,7 @@ class Ledger:
             ]
             if not notes:
                 notes = [self.log.checkpoint()]
-            size = int(notes[-1].split("\n")[1])
+            size = open_checkpoint(notes[-1], self.log.verifier)[0].size
             rows = self.db.execute(
                 conn, "SELECT body FROM ledger_entries WHERE seq < ? ORDER BY seq", (size,)
             ).fetchall()
