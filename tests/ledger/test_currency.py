@@ -372,6 +372,12 @@ def test_data_trades_are_recorded_with_revenue_shares(ledger, city):
             [*shares[:1], {"provider": lib.did, "amount": 200}],
             "trade-2",
         )
+    access = ledger.record_data_trade("urn:dataset:air-quality", shop.did, "KOGL-1", 0, [], "use-1")
+    assert json.loads(ledger.log.entry(access.seq).body)["tx"]["price"] == 0
+    with pytest.raises(InvalidAmount):  # a price needs its shares; shares need a price
+        ledger.record_data_trade("urn:dataset:x", shop.did, "CC-BY-4.0", 0, shares, "trade-4")
+    with pytest.raises(InvalidMessage, match="shares"):
+        ledger.record_data_trade("urn:dataset:x", shop.did, "CC-BY-4.0", 1_000, [], "trade-5")
     with pytest.raises(UnknownAccount):
         ledger.record_data_trade(
             "urn:dataset:x", Person().did, "CC-BY-4.0", 1_000, shares, "trade-3"

@@ -246,8 +246,10 @@ def _check_values(kind: str, body: dict[str, Any]) -> None:
         _text(body, "dataset")
         _did(body, "buyer")
         _text(body, "licence", 100)
-        price = check_amount(body["price"])
         shares = body["shares"]
+        if type(body["price"]) is int and body["price"] == 0 and shares == []:
+            return  # a data access without a sale: who used which dataset under which licence
+        price = check_amount(body["price"])
         if not isinstance(shares, list) or not 1 <= len(shares) <= 100:
             raise InvalidMessage("shares must be a list of 1-100 {provider, amount} objects")
         total = 0

@@ -163,7 +163,8 @@ class Ledger:
         shares: list[dict[str, Any]],
         trade_id: str,
     ) -> Outcome:
-        """Record who bought which dataset under which licence, and each provider's share."""
+        """Record who bought which dataset under which licence, and each provider's share
+        (``price`` 0 with no shares records a data access without a sale)."""
         return self.currency.commit_one(
             self.signed(
                 {
