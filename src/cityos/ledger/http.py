@@ -10,6 +10,8 @@ details: 400 malformed, 401 forged signature, 404 unknown entry or account, 409 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +27,47 @@ from cityos.ledger.did import did_document
 from cityos.ledger.log import EntryNotFound
 from cityos.ledger.messages import ACCOUNT_KINDS, SERVICE_CLASSES
 from cityos.ledger.money import MAX_AMOUNT
+from cityos.ledger.publisher import Publisher, publisher_for, running
 from cityos.ledger.service import Ledger, open_ledger
 from cityos.ledger.signed_note import Verifier
 
-router = APIRouter(prefix="/ledger/v1", tags=["Ledger"])
-MAX_BATCH = 1000
 
-
-def ledger_of(request: Request) -> Ledger:
-    """The app's ledger, opened on first use on the hub's storage."""
-    state = request.app.state
+def _open(app: Any) -> Ledger:
+    state = app.state
     found = getattr(state, "ledger", None)
     if found is None:  # two requests racing here open the same tables and keys: harmless
         found = open_ledger(state.hub.storage, state.settings.data_dir)
         state.ledger = found
     return found
+
+
+def publisher_of(app: Any) -> Publisher:
+    """The app's publisher (audit anchoring, witnesses), made on first use."""
+    found = getattr(app.state, "ledger_publisher", None)
+    if found is None:
+        found = publisher_for(_open(app), app.state.settings)
+        app.state.ledger_publisher = found
+    return found
+
+
+@asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    """Run the periodic duties when ``CITYOS_LEDGER_ANCHOR_INTERVAL_S`` is set."""
+    interval = app.state.settings.ledger_anchor_interval_s
+    if interval <= 0:
+        yield
+        return
+    async with running(publisher_of(app), interval):
+        yield
+
+
+router = APIRouter(prefix="/ledger/v1", tags=["Ledger"], lifespan=_lifespan)
+MAX_BATCH = 1000
+
+
+def ledger_of(request: Request) -> Ledger:
+    """The app's ledger, opened on first use on the hub's storage."""
+    return _open(request.app)
 
 
 def _account_json(account: Account) -> dict[str, Any]:
@@ -66,6 +94,19 @@ def checkpoint(
 ) -> PlainTextResponse:
     note = ledger_of(request).log.checkpoint(size)
     return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/checkpoint/witnessed", summary="The latest checkpoint with witness cosignatures")
+def witnessed_checkpoint(request: Request) -> PlainTextResponse:
+    publisher = publisher_of(request.app)
+    note = publisher.witnessed or ledger_of(request).log.checkpoint()
+    return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+
+
+@router.post("/publish", summary="Anchor the audit head and publish to the witnesses now")
+def publish(request: Request) -> dict[str, Any]:
+    publisher = publisher_of(request.app)
+    return {"checkpoint": publisher.run_once(), "failures": dict(publisher.failures)}
 
 
 @router.get("/keys", summary="The log's verifier key and the city's issuing DID")

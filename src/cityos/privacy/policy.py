@@ -49,6 +49,7 @@ RULES: tuple[Rule, ...] = (
     # The ledger's checkpoints, keys and consistency proofs are hashes and signatures anyone may
     # audit; entries and accounts need read; the city's issuing key signs only for admins.
     _rule("GET,HEAD", "/ledger/v1/checkpoint", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/ledger/v1/checkpoint/witnessed", PUBLIC, exact=True),
     _rule("GET,HEAD", "/ledger/v1/keys", PUBLIC, exact=True),
     _rule("GET,HEAD", "/ledger/v1/proofs/", PUBLIC),
     _rule("GET,HEAD", "/ledger/v1/credentials/status", PUBLIC, exact=True),
