@@ -14,7 +14,8 @@ from cityos.core.settings import load_settings
 
 ledger_app = typer.Typer(
     name="ledger",
-    help="The transparency log: export it, hand out receipts, and verify them offline.",
+    help="The transparency log and what is built on it: export, receipts, notarisation, "
+    "witnesses, audits, and the offline verifier.",
     no_args_is_help=True,
 )
 
@@ -64,7 +65,8 @@ def _replayed(doc: Any, issuer: str) -> dict[str, int]:
 
 @ledger_app.command("keygen")
 def keygen() -> None:
-    """Create the log and issuing keys under CITYOS_DATA_DIR (if absent); print the log key."""
+    """Create the log and issuing keys under CITYOS_DATA_DIR (if absent); print the issuing DID
+    and the log's verifier key."""
     from cityos.ledger.keys import key_path, load_keys
 
     settings = load_settings()
@@ -74,8 +76,12 @@ def keygen() -> None:
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    from cityos.ledger.did import did_of
+
     state = "exists" if existed else "created"
-    typer.echo(f"log key ({state}) in {key_path(settings.data_dir)}:")
+    typer.echo(f"keys ({state}) in {key_path(settings.data_dir)}")
+    typer.echo(f"issuing DID: {did_of(keys.issuer)}")
+    typer.echo("log verifier key:")
     typer.echo(keys.log.verifier.encode())
 
 
