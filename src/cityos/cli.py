@@ -311,6 +311,10 @@ from cityos.privacy.cli import auth_app  # noqa: E402  (cityos auth ...: docs/pr
 
 app.add_typer(auth_app)
 
+from cityos.ledger.cli import ledger_app  # noqa: E402  (cityos ledger ...: docs/ledger.md)
+
+app.add_typer(ledger_app)
+
 # -- simulate: twin simulations ----------------------------------------------------------------
 simulate_app = typer.Typer(
     name="simulate",

@@ -151,6 +151,26 @@ class Settings(BaseSettings):
         "dataset; releases beyond it are refused.",
     )
 
+    # -- ledger (cityos.ledger; docs/ledger.md) --------------------------------------------------
+    ledger_witness_logs: str = Field(
+        "",
+        description="Verifier keys (C2SP note verifier strings, comma-separated) of other logs, "
+        "e.g. other cities', that this server witnesses at "
+        "`POST /ledger/v1/witness/add-checkpoint`; empty: it witnesses none.",
+    )
+    ledger_witnesses: str = Field(
+        "",
+        description="Witnesses this server publishes its checkpoints to: `URL VERIFIER-KEY` "
+        "pairs (a C2SP tlog-witness base URL and its cosignature key), comma-separated.",
+    )
+    ledger_anchor_interval_s: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds between the server's anchoring of the privacy audit head on the "
+        "ledger and publication of the latest checkpoint to the witnesses (`0`: never; "
+        "`POST /ledger/v1/publish` and `cityos ledger anchor-audit` still do it).",
+    )
+
     @field_validator("temporal_retention_overrides")
     @classmethod
     def _check_overrides(cls, value: str) -> str:

@@ -12,6 +12,12 @@ class LedgerError(CityOSError):
     title = "Ledger error"
     status = 400
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Each subclass gets its own problem type, named after the class, unless it sets one."""
+        super().__init_subclass__(**kwargs)
+        if "type_uri" not in cls.__dict__:
+            cls.type_uri = CITYOS_PROBLEM_BASE + cls.__name__
+
 
 class ProofError(LedgerError):
     """A Merkle proof is malformed or does not verify."""

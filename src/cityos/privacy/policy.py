@@ -48,6 +48,20 @@ RULES: tuple[Rule, ...] = (
     _rule("*", "/privacy/v1/", AUTHENTICATED),
     _rule("POST,PUT,PATCH", "/mobility/v1/", "write"),
     _rule("DELETE", "/mobility/v1/", "delete"),
+    # The ledger's checkpoints, keys and consistency proofs are hashes and signatures anyone may
+    # audit; entries and accounts need read; the city's issuing key signs only for admins.
+    _rule("GET,HEAD", "/ledger/v1/checkpoint", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/ledger/v1/checkpoint/witnessed", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/ledger/v1/keys", PUBLIC, exact=True),
+    _rule("GET,HEAD", "/ledger/v1/proofs/", PUBLIC),
+    _rule("GET,HEAD", "/ledger/v1/credentials/status", PUBLIC, exact=True),
+    # Witnessing other logs: the log's own signature authenticates a checkpoint (c2sp.org).
+    _rule("GET,HEAD", "/ledger/v1/witness", PUBLIC, exact=True),
+    _rule("POST", "/ledger/v1/witness/add-checkpoint", PUBLIC, exact=True),
+    _rule("POST", "/ledger/v1/credentials/verify", "read", exact=True),
+    _rule("POST", "/ledger/v1/transactions", "write"),
+    _rule("POST", "/ledger/v1/notarisations", "write", exact=True),
+    _rule("POST,PUT,PATCH,DELETE", "/ledger/v1/", "admin"),
     _rule("POST", f"{NGSI}/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/temporal/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/entityOperations/delete", "delete"),
