@@ -156,6 +156,10 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.services.mobility.parking.http import router as parking_router
 
     app.include_router(parking_router)
+    # iot: device registry and southbound commands (docs/iot.md)
+    from cityos.iot.http import router as iot_router
+
+    app.include_router(iot_router)
     from cityos.web import web_router
 
     app.include_router(web_router())

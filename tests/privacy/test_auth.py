@@ -32,6 +32,7 @@ PARAMS = {
     "feed": "station_status",
     "slot_id": "S1",
     "booking_id": "B1",
+    "device_id": "aq-1",
 }
 OTHER_OPS = {
     "read": "write delete",

@@ -46,6 +46,9 @@ RULES: tuple[Rule, ...] = (
     _rule("*", "/privacy/v1/", AUTHENTICATED),
     _rule("POST,PUT,PATCH", "/mobility/v1/", "write"),
     _rule("DELETE", "/mobility/v1/", "delete"),
+    # IoT: provisioning issues credentials (admin); commands actuate devices (write).
+    _rule("POST,DELETE", "/iot/v1/devices", "admin"),
+    _rule("POST", "/iot/v1/commands/", "write"),
     _rule("POST", f"{NGSI}/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/temporal/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/entityOperations/delete", "delete"),
