@@ -419,3 +419,23 @@ def command_update(record: DeviceRecord, status: str, **extra: Any) -> dict[str,
     """The ``command``/``commandStatus`` attributes after a command moved to ``status``."""
     command = dict(record.command or {}, status=status, **extra)
     return {"command": _prop(command), "commandStatus": _prop(status)}
+
+
+def provision_fleet(
+    hub: Hub, specs: list[DeviceSpec], tenant: str = DEFAULT_TENANT
+) -> dict[str, str]:
+    """Provision (or re-key) many devices in one transaction, all or none; returns the new API
+    key of each device. Existing devices of these ids get new keys and are active again; their
+    observation entities restart empty (their history stays)."""
+    keys: dict[str, str] = {}
+    bodies: list[dict[str, Any]] = []
+    for spec in specs:
+        spec.validate()
+        prof = profile(spec.profile)
+        observation_id = spec.entity_id or f"urn:ngsi-ld:{prof.entity_type}:{spec.device_id}"
+        keys[spec.device_id] = api_key = secrets.token_urlsafe(KEY_BYTES)
+        bodies.append(device_entity(spec, hash_key(api_key), observation_id))
+        bodies.append(observation_entity(spec, observation_id))
+    if bodies:
+        hub.bulk_upsert(bodies, hub.context(), tenant)
+    return keys
