@@ -553,6 +553,9 @@ def iot_simulate(
         )  # fmt: skip
         if per_kind is not None and per_kind < 1:
             raise ValueError("--per-kind must be at least 1")
+        from cityos.iot.agent import parse_mqtt_url
+
+        parse_mqtt_url(url)
         hub = open_hub(settings)
     except (ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -565,6 +568,8 @@ def iot_simulate(
         if agent:
             agent_config = AgentConfig(url=url, client_id=settings.iot_client_id, tenant=tenant)
             running = Agent(hub, agent_config).start()
+            if not running.wait_connected(10):
+                typer.echo(f"warning: the agent is not connected to {url} yet", err=True)
         fleet = simulator.Fleet(devices, keys, config)
 
         def show(r: simulator.SimulationReport) -> None:

@@ -30,6 +30,7 @@ from cityos.core.logging import get_logger
 from cityos.hub.broker import Hub
 from cityos.hub.storage.base import DEFAULT_TENANT
 from cityos.iot import registry
+from cityos.iot.errors import BrokerUnavailable
 from cityos.iot.ingest import Ingestor, Message, iso
 from cityos.iot.payloads import encode_command
 from cityos.iot.topics import SUBSCRIPTIONS, cmd_topic
@@ -126,6 +127,7 @@ class Agent:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(
@@ -137,8 +139,15 @@ class Agent:
         self._generation += 1
         self.connections += 1
         client.subscribe([(topic, 1) for topic in SUBSCRIPTIONS])
-        self.connected.set()
         log.info("mqtt connected", extra={"session_present": bool(flags.session_present)})
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any
+    ) -> None:
+        if any(c.is_failure for c in codes):
+            log.error("mqtt subscription refused", extra={"codes": [str(c) for c in codes]})
+            return
+        self.connected.set()  # connected and subscribed: nothing published from now is missed
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any
@@ -170,6 +179,7 @@ class Agent:
         return self
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Wait until connected and subscribed; False after ``timeout`` [s]."""
         return self.connected.wait(timeout)
 
     def stop(self, flush: bool = True, timeout: float = 30.0) -> None:
@@ -188,7 +198,11 @@ class Agent:
         self.connected.clear()
 
     def __enter__(self) -> Agent:
-        return self.start()
+        self.start()
+        if not self.wait_connected():
+            self.stop()
+            raise BrokerUnavailable(f"cannot connect to the MQTT broker at {self.config.url}")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

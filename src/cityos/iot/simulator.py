@@ -176,10 +176,10 @@ def run(
                 progress(report)
         for info in pending:
             info.wait_for_publish(10)
+        report.elapsed_s = time.monotonic() - began
     finally:
-        client.loop_stop()
         client.disconnect()
-    report.elapsed_s = time.monotonic() - began
+        client.loop_stop()
     report.simulated_s = report.elapsed_s * cfg.speed
     report.faults = fleet.fault_count()
     return report
