@@ -1,14 +1,14 @@
-"""Turning a batch of device messages into one batch upsert of the hub.
+"""Turning a batch of device messages into batch upserts of the hub.
 
 :class:`Ingestor` authenticates each message against the registry (unknown, revoked and wrong-key
 devices are refused and counted), decodes it with the device's format, maps it through the
 device's profile, and keeps, per observation entity and attribute, the value with the newest
 ``observedAt`` as the current one: a duplicate (same ``observedAt``) or a message older than the
 stored value changes nothing (idempotent). Several observations of one attribute in a batch all
-reach the temporal history (temporal provision, ETSI GS CIM 009 §5.6.11). Messages that
-cannot be decoded or mapped become ``DeadLetter`` entities carrying the reason. Command results
-from ``/cmdexe`` are recorded on the device's ``command``. Everything of one batch is written with
-one :meth:`~cityos.hub.broker.Hub.batch_upsert` call (``mode="update"``).
+reach the temporal history: they are written in rounds, oldest first, one
+:meth:`~cityos.hub.broker.Hub.batch_upsert` (``mode="update"``) per round. Messages that cannot
+be decoded or mapped become ``DeadLetter`` entities carrying the reason. Command results from
+``/cmdexe`` are recorded on the device's ``command``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cityos.core.errors import CityOSError
 from cityos.core.logging import get_logger
 from cityos.core.timeutil import now_iso
 from cityos.hub.broker import EntityQuery, Hub
 from cityos.hub.storage.base import DEFAULT_TENANT
-from cityos.hub.temporal.service import TemporalService
 from cityos.iot import registry
 from cityos.iot.errors import PayloadError
 from cityos.iot.mapping import to_attributes
@@ -77,6 +75,10 @@ class IngestStats:
             setattr(self, name, getattr(self, name) + value)
 
 
+def _observed(prop: dict[str, Any]) -> str:
+    return prop["observedAt"]
+
+
 def iso(seconds: float) -> str:
     """An epoch time as ISO 8601 UTC with milliseconds."""
     moment = datetime.fromtimestamp(seconds, UTC)
@@ -107,14 +109,18 @@ class Ingestor:
         self._loaded: set[str] = set()
         #: device id -> the API key its last authenticated message used (for commands).
         self.keys: dict[str, str] = {}
-        #: Temporal provision, to keep every observation of a batch in the history.
-        self.temporal: TemporalService | None = None
-        if getattr(hub.storage, "temporal", None) is not None and hub.settings.temporal_enabled:
-            self.temporal = TemporalService(hub)
+        #: Whether every observation is written (the hub keeps history) or only the newest.
+        self.keep_history = (
+            getattr(hub.storage, "temporal", None) is not None and hub.settings.temporal_enabled
+        )
 
     # -- the batch ---------------------------------------------------------------------------
-    def prepare(self, messages: Sequence[Message]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """The entity fragments to upsert for ``messages``, and the state to :meth:`commit`."""
+    def prepare(
+        self, messages: Sequence[Message]
+    ) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
+        """The entity fragments to upsert for ``messages``, in rounds, and the state to
+        :meth:`commit`. Round *k* holds the *k*-th oldest new observation of each attribute, so
+        that each round's batch upsert records one instance per attribute in the history."""
         self._delta = delta = IngestStats(received=len(messages))
         parsed: list[tuple[Message, Topic]] = []
         for message in messages:
@@ -140,18 +146,22 @@ class Ingestor:
             except PayloadError as exc:
                 self._dead_letter(batch, device, topic, message, exc.detail)
             self._seen(batch, device, message)
-        bodies: list[dict[str, Any]] = []
-        series: list[dict[str, Any]] = []
+        rounds: list[list[dict[str, Any]]] = [[]]
         for eid, (etype, instances) in batch.observations.items():
-            body: dict[str, Any] = {"id": eid, "type": etype}
-            if all(len(v) == 1 for v in instances.values()) or self.temporal is None:
-                newest = {n: max(v, key=lambda p: p["observedAt"]) for n, v in instances.items()}
-                bodies.append(body | newest)
-            else:  # several observations of one attribute: all go to the history
-                series.append(body | instances)
-        bodies += list(batch.devices.values()) + list(batch.dead.values())
-        state = {"latest": latest, "batch": batch, "stats": delta, "series": series}
-        return bodies, state
+            if not self.keep_history:  # only the newest matters
+                instances = {n: [max(v, key=_observed)] for n, v in instances.items()}
+            for name, values in instances.items():
+                values.sort(key=_observed)
+                for k, prop in enumerate(values):
+                    while len(rounds) <= k:
+                        rounds.append([])
+                    bodies = rounds[k]
+                    if not bodies or bodies[-1]["id"] != eid:
+                        bodies.append({"id": eid, "type": etype})
+                    bodies[-1][name] = prop
+        rounds[0] += list(batch.devices.values()) + list(batch.dead.values())
+        state = {"latest": latest, "batch": batch, "stats": delta}
+        return rounds, state
 
     def commit(self, state: dict[str, Any], errors: Sequence[tuple[str, Any]] = ()) -> None:
         """Record a written batch: newest observedAt values, counters."""
@@ -177,23 +187,14 @@ class Ingestor:
 
     def write(self, messages: Sequence[Message]) -> None:
         """Prepare, upsert and commit one batch (raises if the hub cannot be written)."""
-        bodies, state = self.prepare(messages)
+        rounds, state = self.prepare(messages)
         errors: list[tuple[str, Any]] = []
         step = self.hub.settings.max_batch_entities
-        for start in range(0, len(bodies), step):
-            result = self.hub.batch_upsert(
-                bodies[start : start + step], self.hub.context(), self.tenant, mode="update"
-            )
-            errors += result.errors
         ctx = self.hub.context()
-        for body in state["series"]:
-            assert self.temporal is not None
-            try:
-                self.temporal.upsert(body, ctx, self.tenant)
-            except CityOSError as exc:
-                if exc.status >= 500:
-                    raise
-                errors.append((body["id"], exc))
+        for bodies in rounds:
+            for start in range(0, len(bodies), step):
+                chunk = bodies[start : start + step]
+                errors += self.hub.batch_upsert(chunk, ctx, self.tenant, mode="update").errors
         for eid, exc in errors:
             log.warning("iot write refused", extra={"entity": eid, "detail": exc.detail})
         self.commit(state, errors)
