@@ -107,8 +107,14 @@ def demo(
     typer.echo(f"API docs:  {base}/docs   (Ctrl-C stops)")
 
     from cityos.app import create_app
+    from cityos.iot.live import start_live_fleet
 
-    _run_server(create_app(settings), host, port)
+    live = start_live_fleet(settings, typer.echo)  # simulated sensors over MQTT (docs/iot.md)
+    try:
+        _run_server(create_app(settings), host, port)
+    finally:
+        if live is not None:
+            live.stop()
 
 
 twin_app = typer.Typer(

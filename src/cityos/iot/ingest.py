@@ -93,13 +93,16 @@ class _Batch:
     )
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     dead: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)
     accepted: int = 0
 
 
 class Ingestor:
     """Batch processing of device messages into the hub (no MQTT here: see :mod:`agent`)."""
 
-    def __init__(self, hub: Hub, tenant: str = DEFAULT_TENANT) -> None:
+    def __init__(
+        self, hub: Hub, tenant: str = DEFAULT_TENANT, last_seen_every_s: float = 10.0
+    ) -> None:
         self.hub = hub
         self.tenant = tenant
         self.stats = IngestStats()
@@ -107,6 +110,9 @@ class Ingestor:
         #: (entity id, attribute) -> newest observedAt written.
         self.latest: dict[tuple[str, str], str] = {}
         self._loaded: set[str] = set()
+        #: Seconds between two writes of a device's ``dateLastValueReported`` [s].
+        self.last_seen_every_s = last_seen_every_s
+        self.seen_written: dict[str, float] = {}
         #: device id -> the API key its last authenticated message used (for commands).
         self.keys: dict[str, str] = {}
         #: Whether every observation is written (the hub keeps history) or only the newest.
@@ -173,6 +179,9 @@ class Ingestor:
         if len(self.latest) > LATEST_CACHE:  # bounded: forget, reload from the hub when needed
             self.latest.clear()
             self._loaded.clear()
+        for device_id, when in batch.seen.items():
+            if registry.device_urn(device_id) not in failed:
+                self.seen_written[device_id] = when
         delta: IngestStats = state["stats"]
         delta.accepted += batch.accepted
         delta.write_errors += len(errors)
@@ -270,6 +279,13 @@ class Ingestor:
         self._delta.commands_acked += 1
 
     def _seen(self, batch: _Batch, device: registry.DeviceRecord, message: Message) -> None:
+        """Update ``dateLastValueReported``, at most every :attr:`last_seen_every_s` per device
+        (unless the device entity is written anyway, for a command result)."""
+        written = self.seen_written.get(device.device_id)
+        due = written is None or message.received - written >= self.last_seen_every_s
+        if not due and device.entity_id not in batch.devices:
+            return
+        batch.seen[device.device_id] = max(message.received, batch.seen.get(device.device_id, 0))
         body = self._device_body(batch, device)
         at = iso(message.received)
         current = body.get("dateLastValueReported")
