@@ -159,6 +159,10 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.ledger.http import router as ledger_router
 
     app.include_router(ledger_router)  # transparency log, currency, notarisation (docs/ledger.md)
+    # iot: device registry and southbound commands (docs/iot.md)
+    from cityos.iot.http import router as iot_router
+
+    app.include_router(iot_router)
     from cityos.web import web_router
 
     app.include_router(web_router())

@@ -108,8 +108,14 @@ def demo(
     typer.echo(f"API docs:  {base}/docs   (Ctrl-C stops)")
 
     from cityos.app import create_app
+    from cityos.iot.live import start_live_fleet
 
-    _run_server(create_app(settings), host, port)
+    live = start_live_fleet(settings, typer.echo)  # simulated sensors over MQTT (docs/iot.md)
+    try:
+        _run_server(create_app(settings), host, port)
+    finally:
+        if live is not None:
+            live.stop()
 
 
 twin_app = typer.Typer(
@@ -462,6 +468,149 @@ def simulate_mobility(
     typer.echo(f"Wrote {len(report.files)} files to {out_dir}")
     if report.load is not None:
         typer.echo(f"Wrote {report.load.written} KPI entities to the hub")
+
+
+# -- iot: MQTT agent and simulated sensor fleet (docs/iot.md) ----------------------------------
+@app.command("iot-agent")
+def iot_agent(
+    mqtt_url: Annotated[str | None, typer.Option(help="Broker URL (CITYOS_MQTT_URL).")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="MQTT client id (CITYOS_IOT_CLIENT_ID).")
+    ] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the devices live in.")] = "",
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+) -> None:
+    """Run the IoT agent: device messages from MQTT into the hub, commands to devices."""
+    import time
+
+    from cityos.hub.backends import open_hub
+    from cityos.iot.agent import Agent, AgentConfig
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        config = AgentConfig(
+            url=mqtt_url or settings.mqtt_url,
+            client_id=client_id or settings.iot_client_id,
+            tenant=tenant,
+            batch_size=settings.iot_batch_size,
+            queue_size=settings.iot_queue_size,
+        )
+        hub = open_hub(settings)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    agent = Agent(hub, config).start()
+    typer.echo(f"IoT agent {config.client_id} on {config.url} (Ctrl-C stops)")
+    began = time.monotonic()
+    try:
+        while duration is None or time.monotonic() - began < duration:
+            time.sleep(min(10.0, duration or 10.0))
+            st = agent.stats
+            typer.echo(
+                f"received {st['received']} accepted {st['accepted']} rejected {st['rejected']} "
+                f"dead letters {st['dead_letters']} duplicates {st['duplicates']} "
+                f"connected {agent.connected.is_set()}"
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.stop()
+        hub.storage.close()
+
+
+iot_app = typer.Typer(
+    name="iot",
+    help="IoT devices: the simulated Sejong 5-1 sensor fleet.",
+    no_args_is_help=True,
+)
+app.add_typer(iot_app)
+
+
+@iot_app.command("simulate")
+def iot_simulate(
+    rate: Annotated[float, typer.Option(help="Messages per second, whole fleet")] = 20.0,
+    duration: Annotated[float, typer.Option(help="Real seconds to run")] = 60.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second")] = 1.0,
+    per_kind: Annotated[
+        int | None, typer.Option(help="At most this many devices of each kind (default: all)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    fault_rate: Annotated[float, typer.Option(help="Chance per report of a fault")] = 0.01,
+    dust_after: Annotated[float, typer.Option(help="Fine-dust episode start [sim h]")] = 0.0,
+    dust_hours: Annotated[float, typer.Option(help="Fine-dust episode length [h]")] = 6.0,
+    fog: Annotated[bool, typer.Option(help="A fog morning (05-09 KST)")] = True,
+    mqtt_url: Annotated[str | None, typer.Option(help="Broker URL (CITYOS_MQTT_URL).")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the devices are provisioned in.")] = "",
+    agent: Annotated[bool, typer.Option(help="Also run the IoT agent in this process")] = False,
+) -> None:
+    """Provision the simulated fleet on the twin and publish its readings over MQTT."""
+    from cityos.core.errors import CityOSError
+    from cityos.hub.backends import open_hub
+    from cityos.iot import registry, simulator
+    from cityos.iot.agent import Agent, AgentConfig
+    from cityos.iot.fleet import plan_fleet
+    from cityos.twin.generator import generate
+
+    settings = load_settings()
+    configure_logging(settings.log_level, "console")
+    url = mqtt_url or settings.mqtt_url
+    try:
+        config = simulator.SimulationConfig(
+            rate=rate, duration_s=duration, speed=speed, seed=seed, fault_rate=fault_rate,
+            dust_after_h=dust_after, dust_hours=dust_hours, fog=fog,
+        )  # fmt: skip
+        if per_kind is not None and per_kind < 1:
+            raise ValueError("--per-kind must be at least 1")
+        from cityos.iot.agent import parse_mqtt_url
+
+        parse_mqtt_url(url)
+        hub = open_hub(settings)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    running = None
+    try:
+        devices = plan_fleet(generate(), per_kind=per_kind, seed=seed)
+        keys = registry.provision_fleet(hub, [d.spec() for d in devices], tenant)
+        typer.echo(f"Provisioned {len(devices)} simulated devices on the 5-1 twin")
+        if agent:
+            agent_config = AgentConfig(url=url, client_id=settings.iot_client_id, tenant=tenant)
+            running = Agent(hub, agent_config).start()
+            if not running.wait_connected(10):
+                typer.echo(f"warning: the agent is not connected to {url} yet", err=True)
+        fleet = simulator.Fleet(devices, keys, config)
+
+        def show(r: simulator.SimulationReport) -> None:
+            line = f"  {r.elapsed_s:5.0f} s: sent {r.sent} ({r.rate:.0f}/s)"
+            if running is not None:
+                line += f", written {running.stats['accepted']}"
+            typer.echo(line)
+
+        report = simulator.run(fleet, url, progress=show)
+        if running is not None:
+            running.stop()
+            st = running.stats
+            typer.echo(
+                f"Agent: accepted {st['accepted']}, dead letters {st['dead_letters']} "
+                f"(out-of-range spikes), rejected {st['rejected']}, duplicates {st['duplicates']}"
+            )
+            running = None
+    except CityOSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        if running is not None:
+            running.stop()
+        hub.storage.close()
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.by_kind.items()))
+    typer.echo(
+        f"Sent {report.sent} messages in {report.elapsed_s:.1f} s ({report.rate:.1f}/s; "
+        f"{report.simulated_s / 3600:.2f} simulated h): {kinds}; "
+        f"{report.faults} faults, {report.silent} silent reports"
+    )
 
 
 @app.command()

@@ -35,6 +35,7 @@ PARAMS = {
     "seq": "0",
     "index": "0",
     "did": "did:key:z6MkmjY8GnV5i9YTDtPETC2uUAW6ejw3nk5mXF5yci5ab7th",
+    "device_id": "aq-1",
 }
 OTHER_OPS = {
     "read": "write delete",

@@ -170,6 +170,25 @@ class Settings(BaseSettings):
         "ledger and publication of the latest checkpoint to the witnesses (`0`: never; "
         "`POST /ledger/v1/publish` and `cityos ledger anchor-audit` still do it).",
     )
+    # -- IoT (cityos.iot; docs/iot.md) ---------------------------------------------------------
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="MQTT broker (Mosquitto) the IoT agent and the simulated fleet connect to.",
+    )
+    iot_client_id: str = Field(
+        "cityos-iot-agent",
+        description="MQTT client id of the IoT agent; its persistent session keeps the messages "
+        "published while the agent is down.",
+    )
+    iot_batch_size: int = Field(
+        500, ge=1, description="Most device messages the IoT agent writes in one hub batch."
+    )
+    iot_queue_size: int = Field(
+        5000,
+        ge=1,
+        description="Device messages received but not yet written before the IoT agent stops "
+        "reading from the broker (back-pressure).",
+    )
 
     @field_validator("temporal_retention_overrides")
     @classmethod

@@ -62,6 +62,9 @@ RULES: tuple[Rule, ...] = (
     _rule("POST", "/ledger/v1/transactions", "write"),
     _rule("POST", "/ledger/v1/notarisations", "write", exact=True),
     _rule("POST,PUT,PATCH,DELETE", "/ledger/v1/", "admin"),
+    # IoT: provisioning issues credentials (admin); commands actuate devices (write).
+    _rule("POST,DELETE", "/iot/v1/devices", "admin"),
+    _rule("POST", "/iot/v1/commands/", "write"),
     _rule("POST", f"{NGSI}/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/temporal/entityOperations/query", "read"),
     _rule("POST", f"{NGSI}/entityOperations/delete", "delete"),

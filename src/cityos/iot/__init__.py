@@ -1,0 +1,1 @@
+"""IoT layer: device registry, payload profiles onto FIWARE Smart Data Models, the MQTT agent."""
