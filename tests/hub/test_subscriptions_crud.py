@@ -180,13 +180,45 @@ def test_read_only_members_are_ignored(client):
     assert got["status"] == "active" and got["notification"]["timesSent"] == 0
 
 
-def test_mqtt_endpoint_is_stored_and_reported_undeliverable(client):
-    url = create(client, subscription("mqtt://broker.example.org:1883/city")).headers["location"]
-    body = client.get(url).json()
-    assert body["notification"]["endpoint"]["uri"] == "mqtt://broker.example.org:1883/city"
-    assert body["status"] == "failed"
-    assert body["notification"]["status"] == "failed"
-    assert "MQTT" in body["notification"]["lastFailureReason"]
+def test_mqtt_endpoint_is_stored_with_its_notifier_info(client):
+    info = [{"key": "MQTT-QoS", "value": "1"}, {"key": "MQTT-Version", "value": "mqtt5.0"}]
+    body = subscription("mqtt://broker.example.org:1883/city/air")
+    body["notification"]["endpoint"]["notifierInfo"] = info
+    url = create(client, body).headers["location"]
+    got = client.get(url).json()
+    endpoint = got["notification"]["endpoint"]
+    assert endpoint["uri"] == "mqtt://broker.example.org:1883/city/air"
+    assert endpoint["notifierInfo"] == info
+    assert got["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("uri", "notifier_info", "message"),
+    [
+        ("mqtt://broker.example.org", None, "must name one MQTT topic"),
+        ("mqtt://broker.example.org/city/#", None, "must name one MQTT topic"),
+        ("mqtt://broker.example.org/city/+/air", None, "must name one MQTT topic"),
+        ("mqtt://b.example.org/t", [{"key": "MQTT-QoS", "value": "3"}], "is not one of 0, 1, 2"),
+        ("mqtt://b.example.org/t", [{"key": "MQTT-QoS", "value": 1}], "is not one of 0, 1, 2"),
+        ("mqtt://b.example.org/t", [{"key": "Retain", "value": "1"}], "must be one of MQTT-"),
+        ("mqtt://b.example.org/t", [{"key": "MQTT-QoS"}], "with 'key' and 'value'"),
+        ("mqtt://b.example.org/t", {"MQTT-QoS": "1"}, "must be an array"),
+        ("http://example.org/n", [{"key": "MQTT-QoS", "value": "1"}], "applies to MQTT"),
+        (
+            "mqtt://b.example.org/t",
+            [{"key": "MQTT-QoS", "value": "1"}, {"key": "MQTT-QoS", "value": "2"}],
+            "given twice",
+        ),
+    ],
+)
+def test_bad_mqtt_endpoints_are_refused(shared, uri, notifier_info, message):
+    body = subscription(uri)
+    if notifier_info is not None:
+        body["notification"]["endpoint"]["notifierInfo"] = notifier_info
+    response = create(shared, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["type"].endswith("/BadRequestData")
+    assert message in response.json()["detail"]
 
 
 def test_time_interval_subscription_has_no_triggers(client):

@@ -265,10 +265,11 @@ def test_tenants_are_isolated(hub, service):
     assert len(queued(service, sid, "north")) == 1
 
 
-def test_mqtt_endpoints_queue_nothing(hub, service):
+def test_mqtt_endpoints_queue_like_http_ones(hub, service):
     sid = service.create(subscription("mqtt://broker.example.org/city"), hub.context())
     hub.create_entity(aq(pm25=1), hub.context())
-    assert queued(service, sid) == []
+    [data] = queued(service, sid)
+    assert [e["id"] for e in data] == [f"{AQ}1"]
 
 
 def test_update_and_delete_refresh_the_index(hub, service):

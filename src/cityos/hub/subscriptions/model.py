@@ -95,8 +95,9 @@ class Subscription:
         the subscription (:func:`~cityos.hub.query_eval.threshold_of`); None without one.
     render
         How entities are rendered in the notification data.
-    uri, accept, receiver_info, timeout_s
-        The endpoint; ``timeout_s`` from ``endpoint.timeout`` [ms] when given.
+    uri, accept, receiver_info, timeout_s, notifier_info
+        The endpoint; ``timeout_s`` from ``endpoint.timeout`` [ms] when given;
+        ``notifier_info`` the MQTT-Version and MQTT-QoS of an MQTT endpoint.
     throttling, time_interval
         [s]; ``throttling`` 0 means none, ``time_interval`` None means change-driven.
     expires_at
@@ -132,6 +133,7 @@ class Subscription:
     expires_at: str | None
     is_active: bool
     threshold: Threshold | None = None
+    notifier_info: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -140,7 +142,7 @@ class Subscription:
 
     @property
     def http_endpoint(self) -> bool:
-        """Whether notifications are POSTed (MQTT endpoints are stored but not delivered)."""
+        """Whether notifications are POSTed over HTTP(S) (else published over MQTT)."""
         return urlsplit(self.uri).scheme.lower() in HTTP_SCHEMES
 
     def expired(self, now: str) -> bool:
@@ -286,6 +288,7 @@ def compile_subscription(
         uri=endpoint.uri,
         accept=endpoint.accept,
         receiver_info=endpoint.receiver_info,
+        notifier_info=endpoint.notifier_info,
         timeout_s=endpoint.timeout_s,
         throttling=throttling,
         time_interval=time_interval,

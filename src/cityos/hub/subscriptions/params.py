@@ -40,8 +40,13 @@ RESERVED_HEADERS = frozenset(
 )  # fmt: skip
 _NOTIFICATION_MEMBERS = frozenset({"attributes", "format", "endpoint", "sysAttrs", "pick", "omit"})
 _NOTIFICATION_UNSUPPORTED = frozenset({"showChanges", "join", "joinLevel"})
-_ENDPOINT_MEMBERS = frozenset({"uri", "accept", "receiverInfo", "timeout"})
-_ENDPOINT_UNSUPPORTED = frozenset({"cooldown", "notifierInfo"})
+_ENDPOINT_MEMBERS = frozenset({"uri", "accept", "receiverInfo", "notifierInfo", "timeout"})
+_ENDPOINT_UNSUPPORTED = frozenset({"cooldown"})
+#: ``notifierInfo`` keys of MQTT endpoints and their allowed values (§5.2.15).
+MQTT_NOTIFIER_INFO = {
+    "MQTT-Version": frozenset({"mqtt3.1.1", "mqtt5.0"}),
+    "MQTT-QoS": frozenset({"0", "1", "2"}),
+}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
@@ -53,6 +58,7 @@ class Endpoint:
     accept: str
     receiver_info: tuple[tuple[str, str], ...]
     timeout_s: float | None
+    notifier_info: tuple[tuple[str, str], ...] = ()
 
 
 def check_members(
@@ -145,7 +151,40 @@ def parse_endpoint(endpoint: Any) -> Endpoint:
         receiver_info.append((key, value))
     timeout_ms = number(endpoint, "timeout", positive=True, unit="milliseconds")
     timeout_s = None if timeout_ms is None else timeout_ms / 1000.0
-    return Endpoint(uri, accept, tuple(receiver_info), timeout_s)
+    notifier_info = _notifier_info(endpoint, scheme in MQTT_SCHEMES)
+    if scheme in MQTT_SCHEMES:
+        after_host = uri.split("://", 1)[1][len(parts.netloc) :]  # raw: '#' and '?' included
+        topic = after_host.lstrip("/")
+        if not topic or any(c in topic for c in "+#?"):
+            raise BadRequestData(
+                f"'notification.endpoint.uri' {uri!r} must name one MQTT topic after the host "
+                "(mqtt://host[:port]/topic, without '+', '#', query or fragment)"
+            )
+    return Endpoint(uri, accept, tuple(receiver_info), timeout_s, notifier_info)
+
+
+def _notifier_info(endpoint: dict[str, Any], mqtt: bool) -> tuple[tuple[str, str], ...]:
+    """``notifierInfo``: MQTT-Version and MQTT-QoS of an MQTT endpoint."""
+    items = endpoint.get("notifierInfo", [])
+    if not isinstance(items, list):
+        raise BadRequestData("'notification.endpoint.notifierInfo' must be an array")
+    if items and not mqtt:
+        raise BadRequestData("'notification.endpoint.notifierInfo' applies to MQTT endpoints")
+    found: dict[str, str] = {}
+    for index, pair in enumerate(items):
+        where = f"notification.endpoint.notifierInfo[{index}]"
+        if not isinstance(pair, dict) or set(pair) != {"key", "value"}:
+            raise BadRequestData(f"{where} must be an object with 'key' and 'value'")
+        key, value = pair["key"], pair["value"]
+        if key not in MQTT_NOTIFIER_INFO:
+            raise BadRequestData(f"{where}.key must be one of {', '.join(MQTT_NOTIFIER_INFO)}")
+        if value not in MQTT_NOTIFIER_INFO[key]:
+            allowed = ", ".join(sorted(MQTT_NOTIFIER_INFO[key]))
+            raise BadRequestData(f"{where}.value {value!r} is not one of {allowed}")
+        if key in found:
+            raise BadRequestData(f"{where}.key {key!r} is given twice")
+        found[key] = value
+    return tuple(found.items())
 
 
 def render_options(

@@ -1,4 +1,4 @@
-"""Delivering queued notifications over HTTP (ETSI GS CIM 009 §5.11, §6.3.5, §7.2).
+"""Delivering queued notifications over HTTP and MQTT (ETSI GS CIM 009 §5.11, §6.3.5, §7.2).
 
 :class:`NotificationSender` runs one dispatcher thread and a pool of at most
 ``notify_concurrency`` delivery threads. The dispatcher wakes when a write queued something (or a
@@ -7,7 +7,8 @@ subscription, and hands each to the pool; a subscription has at most one deliver
 its notifications arrive in order.
 
 A delivery takes the head and the rows queued behind it (up to ``notify_max_batch`` entities) and
-POSTs them as one notification. A 2xx answer deletes the rows and counts a success. Anything else
+POSTs them as one notification (or publishes it, for an MQTT endpoint: :mod:`.mqtt`). A 2xx
+answer (a broker's acknowledgement) deletes the rows and counts a success. Anything else
 (another status, a timeout, a refused connection) counts a failure and retries the same rows after
 ``notify_backoff_base_s * 2**(attempt-1)`` seconds (at most ``notify_backoff_max_s``); after
 ``notify_max_attempts`` attempts they become dead letters and the next rows get their turn.
@@ -28,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -77,6 +78,7 @@ class NotificationSender:
         self.max_batch = settings.notify_max_batch
         self._given_client = client
         self._client: httpx.Client | None = None
+        self._mqtt: Any = None  # MqttPublisher, created on the first MQTT notification
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -124,6 +126,9 @@ class NotificationSender:
             self._pool.shutdown(wait=True)
         if self._client is not None and self._given_client is None:
             self._client.close()
+        if self._mqtt is not None:
+            self._mqtt.close()
+            self._mqtt = None
         self._thread = self._pool = self._client = None
 
     def wake(self) -> None:
@@ -190,7 +195,7 @@ class NotificationSender:
             if key in busy:
                 continue
             sub = self.service.index.get(*key) or self.service.refresh(*key)
-            if sub is None or not sub.live(now) or not sub.http_endpoint:
+            if sub is None or not sub.live(now):
                 dropped = store.discard(*key)
                 log.info(
                     "dropped queued notifications", extra={"subscription": key[1], "n": dropped}
@@ -218,7 +223,7 @@ class NotificationSender:
                 return
             data = merge_data([r.data for r in rows], latest_only=sub.throttling > 0)
             body = notification_body(sub, data, now_iso())
-            ok, reason = self._post(sub, body)
+            ok, reason = self._post(sub, body) if sub.http_endpoint else self._publish(sub, body)
             at = now_iso()
             self._last_attempt[key] = time.time()
             seqs = [r.seq for r in rows]
@@ -257,6 +262,17 @@ class NotificationSender:
                 return
             total += len(row.data)
             yield row
+
+    def _publish(self, sub: Subscription, body: dict[str, object]) -> tuple[bool, str]:
+        """Publish a notification to an MQTT endpoint (:mod:`.mqtt`)."""
+        timeout = min(sub.timeout_s, self.timeout_s) if sub.timeout_s else self.timeout_s
+        with self._lock:
+            if self._mqtt is None:
+                from cityos.hub.subscriptions.mqtt import MqttPublisher
+
+                self._mqtt = MqttPublisher()
+            publisher = self._mqtt
+        return publisher.publish(sub, body, timeout)
 
     def _post(self, sub: Subscription, body: dict[str, object]) -> tuple[bool, str]:
         """POST a notification; whether the receiver answered 2xx, and why not."""
@@ -322,7 +338,7 @@ class NotificationSender:
         if not entries:
             return
         store = self.service.store
-        if sub.http_endpoint and store is not None:
+        if store is not None:
             store.enqueue(entries, None)
         if self.service.broadcaster.has_listeners(sub.key):
             for entry in entries:

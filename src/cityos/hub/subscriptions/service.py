@@ -49,8 +49,6 @@ log = get_logger(__name__)
 
 #: The name the outbox plugin is registered under in the hub's plugin manager.
 PLUGIN_NAME = "cityos.subscriptions"
-#: Why an MQTT endpoint gets no notifications (reported in the subscription's status).
-MQTT_NOT_SUPPORTED = "mqtt:// endpoints are stored but CityOS does not deliver over MQTT yet"
 
 
 class SubscriptionService:
@@ -177,8 +175,6 @@ class SubscriptionService:
         stats = stored.stats
         failure_reason = stats.last_failure_reason
         notify_status = stats.status
-        if sub is not None and not sub.http_endpoint:
-            notify_status, failure_reason = "failed", MQTT_NOT_SUPPORTED
         if notify_status is not None:
             notification["status"] = notify_status
         notification["timesSent"] = stats.times_sent
