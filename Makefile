@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: install demo serve test bench lint format clean web
 
 $(STAMP): pyproject.toml
+	@bash scripts/libsodium.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -1,0 +1,1 @@
+"""Governance services: participation, deliberation and verifiable voting (docs/voting.md)."""
