@@ -163,6 +163,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.iot.http import router as iot_router
 
     app.include_router(iot_router)
+    from cityos.services.governance.petitions.http import router as petitions_router
+
+    app.include_router(petitions_router)  # proposals, support, answers (docs/governance.md)
     from cityos.web import web_router
 
     app.include_router(web_router())

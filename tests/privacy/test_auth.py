@@ -36,6 +36,7 @@ PARAMS = {
     "index": "0",
     "did": "did:key:z6MkmjY8GnV5i9YTDtPETC2uUAW6ejw3nk5mXF5yci5ab7th",
     "device_id": "aq-1",
+    "proposal_id": "urn:ngsi-ld:CivicProposal:1",
 }
 OTHER_OPS = {
     "read": "write delete",

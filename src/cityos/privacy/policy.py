@@ -46,6 +46,8 @@ RULES: tuple[Rule, ...] = (
     # GBFS is an open-data standard: station and vehicle status carry no personal data.
     _rule("GET,HEAD", "/mobility/v1/gbfs/", PUBLIC),
     _rule("*", "/privacy/v1/", AUTHENTICATED),
+    # Proposals: citizens sign for themselves, operators answer; the endpoints check roles.
+    _rule("POST", "/governance/v1/", AUTHENTICATED),
     _rule("POST,PUT,PATCH", "/mobility/v1/", "write"),
     _rule("DELETE", "/mobility/v1/", "delete"),
     # The ledger's checkpoints, keys and consistency proofs are hashes and signatures anyone may

@@ -18,12 +18,12 @@ import itertools
 import math
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cityos.core.errors import CITYOS_PROBLEM_BASE, BadRequestData, CityOSError, ResourceNotFound
+from cityos.core.sqlite_file import SqliteFile
 
 SHARED_CAR_FACTOR = 0.6
 PRIVATE_CAR_FACTOR = 1.5
@@ -125,10 +125,8 @@ class ParkingStore:
     """Slots and bookings in one SQLite file (see module docstring)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.executescript(SCHEMA)
+        self.file = SqliteFile(path, SCHEMA)
+        self.path = self.file.path
 
     @classmethod
     def for_database_url(cls, url: str, data_dir: Path) -> ParkingStore:
@@ -136,27 +134,6 @@ class ParkingStore:
         if url.startswith("sqlite:///"):
             return cls(Path(url.removeprefix("sqlite:///")))
         return cls(Path(data_dir) / "parking.db")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            con.execute("PRAGMA foreign_keys = ON")
-            con.execute("PRAGMA busy_timeout = 30000")
-            yield con
-        finally:
-            con.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
 
     # -- slots ------------------------------------------------------------------------------
     def publish(self, owner: str, lat: float, lon: float, price_krw_h: float,
@@ -178,7 +155,7 @@ class ParkingStore:
             if c < b:
                 raise BadRequestData("availability windows must not overlap")
         slot = Slot(f"slot-{uuid.uuid4().hex[:12]}", owner, lat, lon, price_krw_h, tuple(ordered))
-        with self._write() as con:
+        with self.file.write() as con:
             con.execute("INSERT INTO parking_slot VALUES (?, ?, ?, ?, ?)",
                         (slot.slot_id, owner, lat, lon, price_krw_h))  # fmt: skip
             con.executemany("INSERT INTO parking_window VALUES (?, ?, ?)",
@@ -187,7 +164,7 @@ class ParkingStore:
 
     def withdraw(self, slot_id: str) -> None:
         """Remove a slot that has no bookings (409 if it has active ones)."""
-        with self._write() as con:
+        with self.file.write() as con:
             busy = con.execute(
                 "SELECT 1 FROM parking_booking WHERE slot_id = ? AND status = 'active'", (slot_id,)
             ).fetchone()
@@ -199,7 +176,7 @@ class ParkingStore:
                 raise ResourceNotFound(f"no parking slot {slot_id!r}")
 
     def slot(self, slot_id: str) -> Slot:
-        with self._connect() as con:
+        with self.file.connect() as con:
             return self._slot(con, slot_id)
 
     @staticmethod
@@ -222,7 +199,7 @@ class ParkingStore:
             raise BadRequestData("radius must be in (0, 50000] m")
         dlat = radius_m / 111_320
         dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 1e-6))
-        with self._connect() as con:
+        with self.file.connect() as con:
             rows = con.execute(
                 """SELECT s.slot_id FROM parking_slot s
                    WHERE s.lat BETWEEN ? AND ? AND s.lon BETWEEN ? AND ?
@@ -249,7 +226,7 @@ class ParkingStore:
             raise BadRequestData("driver must not be empty")
         if vehicle not in VEHICLES:
             raise BadRequestData(f"unknown vehicle {vehicle!r}; known: {', '.join(VEHICLES)}")
-        with self._write() as con:
+        with self.file.write() as con:
             slot = self._slot(con, slot_id)
             if not any(a <= start_s and end_s <= b for a, b in slot.windows):
                 raise OutsideAvailability(
@@ -274,7 +251,7 @@ class ParkingStore:
         return booking
 
     def booking(self, booking_id: str) -> Booking:
-        with self._connect() as con:
+        with self.file.connect() as con:
             row = con.execute("SELECT * FROM parking_booking WHERE booking_id = ?",
                               (booking_id,)).fetchone()  # fmt: skip
         if row is None:
@@ -282,7 +259,7 @@ class ParkingStore:
         return Booking(*row)
 
     def cancel(self, booking_id: str) -> Booking:
-        with self._write() as con:
+        with self.file.write() as con:
             cur = con.execute(
                 "UPDATE parking_booking SET status = 'cancelled' WHERE booking_id = ?",
                 (booking_id,),
@@ -292,7 +269,7 @@ class ParkingStore:
         return self.booking(booking_id)
 
     def bookings(self, slot_id: str) -> list[Booking]:
-        with self._connect() as con:
+        with self.file.connect() as con:
             rows = con.execute(
                 "SELECT * FROM parking_booking WHERE slot_id = ? ORDER BY start_s", (slot_id,)
             ).fetchall()
