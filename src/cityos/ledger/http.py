@@ -276,8 +276,8 @@ def issue_credential(request: Request, body: CredentialIn) -> JSONResponse:
 
 @router.post("/credentials/{index}/revocation", summary="Revoke a credential by status index")
 def revoke_credential(request: Request, index: int) -> dict[str, Any]:
-    ledger_of(request).credentials.revoke(index)
-    return {"statusIndex": index, "revoked": True}
+    outcome = ledger_of(request).revoke_credential(index)
+    return {"statusIndex": index, "revoked": True, "seq": outcome.seq}
 
 
 @router.get("/credentials/status", summary="The signed Bitstring Status List credential")
