@@ -20,7 +20,8 @@
    entries.
 
 Run: ``.venv/bin/python bench/ledger.py [--transfers 20000] [--batch 500] [--accounts 1000]
-[--max-exp 7] [--db-max-exp 5]``.
+[--max-exp 7] [--db-max-exp 5] [--postgres]``; ``--postgres`` repeats the throughput run on
+the PostgreSQL cluster of ``scripts/postgres.sh``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import hashlib
 import math
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -60,11 +62,12 @@ def _signed_transfers(n: int, accounts: int, rng: random.Random) -> tuple[list, 
     return keys, messages
 
 
-def throughput(args: argparse.Namespace, root: Path) -> None:
+def throughput(args: argparse.Namespace, root: Path, url: str | None = None) -> None:
     rng = random.Random(7)
     keys, messages = _signed_transfers(args.transfers, args.accounts, rng)
-    storage = open_storage(f"sqlite:///{root / 'hub.db'}")
+    storage = open_storage(url or f"sqlite:///{root / 'hub.db'}")
     ledger = open_ledger(storage, root)
+    blob = "BYTEA" if ledger.db.dialect == "postgresql" else "BLOB"
     ledger.currency.commit(
         [
             ledger.signed(
@@ -92,8 +95,16 @@ def throughput(args: argparse.Namespace, root: Path) -> None:
             for i, k in enumerate(keys)
         ]
     )
-    with storage.write() as conn:
-        conn.execute("CREATE TABLE bench_raw (digest BLOB PRIMARY KEY, body BLOB NOT NULL)")
+    with ledger.db.write() as conn:
+        conn.execute(f"CREATE TABLE bench_raw (digest {blob} PRIMARY KEY, body {blob} NOT NULL)")
+
+    def raw_insert(rows: list) -> None:
+        if ledger.db.dialect == "postgresql":
+            with storage.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                cur.executemany("INSERT INTO bench_raw (digest, body) VALUES (%s, %s)", rows)
+        else:
+            with storage.write() as conn:
+                conn.executemany("INSERT INTO bench_raw (digest, body) VALUES (?, ?)", rows)
 
     def run_ledger(batch: list) -> None:
         outcomes = ledger.currency.commit(batch)
@@ -107,8 +118,7 @@ def throughput(args: argparse.Namespace, root: Path) -> None:
             sig = base64.urlsafe_b64decode(m["signature"] + "==")
             Ed25519PublicKey.from_public_bytes(public_key_of(m["payer"])).verify(sig, body)
             rows.append((digest, body))
-        with storage.write() as conn:
-            conn.executemany("INSERT INTO bench_raw (digest, body) VALUES (?, ?)", rows)
+        raw_insert(rows)
 
     batches = [messages[i : i + args.batch] for i in range(0, len(messages), args.batch)]
     took = {"ledger": 0.0, "raw": 0.0}
@@ -122,9 +132,10 @@ def throughput(args: argparse.Namespace, root: Path) -> None:
     n = len(messages)
     tps = {k: n / v for k, v in took.items()}
     head = ledger.log.latest()
+    where = "PostgreSQL" if url else "SQLite file, synchronous=FULL"
     print(
         f"throughput: {n} signed transfers, batches of {args.batch}, "
-        f"{args.accounts} accounts (SQLite file, synchronous=FULL)"
+        f"{args.accounts} accounts ({where})"
     )
     print(f"  raw (SHA-256 + Ed25519 verify + insert): {tps['raw']:10.0f} transfers/s")
     print(f"  ledger (checks + state + log + checkpoint): {tps['ledger']:7.0f} transfers/s")
@@ -241,9 +252,22 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000)
     parser.add_argument("--max-exp", type=int, default=7)
     parser.add_argument("--db-max-exp", type=int, default=5)
+    parser.add_argument(
+        "--postgres", action="store_true", help="Also run the throughput on PostgreSQL"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         throughput(args, Path(tmp))
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from postgres import cluster_url, drop_database, fresh_database
+
+            admin = cluster_url()
+            url = fresh_database(admin)
+            try:
+                throughput(args, Path(tmp) / "pg", url)
+            finally:
+                drop_database(admin, url)
         proofs(args, Path(tmp))
 
 

@@ -111,3 +111,20 @@ def test_status_list_encoding():
             decode_list(bad)
     with pytest.raises(StatusListError):
         bit(raw, MIN_BITS)
+
+
+def test_revocations_are_recorded_on_the_log(ledger, librarian):
+    token = ledger.credentials.issue("disability_support", librarian, now=NOW)
+    index = int(_claims(token)["credentialStatus"]["statusListIndex"])
+    size = ledger.log.latest().size
+    first = ledger.revoke_credential(index)
+    assert first.status == "committed" and first.seq == size
+    tx = json.loads(ledger.log.entry(first.seq).body)["tx"]
+    assert tx["type"] == "revoke_credential" and tx["status_index"] == index
+    assert ledger.revoke_credential(index).status == "duplicate"
+    with pytest.raises(CredentialError, match="revoked"):
+        verify_credential(token, ledger.issuer_did, ledger.credentials.status_list())
+    with pytest.raises(CredentialError, match="no credential was issued"):
+        ledger.revoke_credential(index + 1)
+    assert ledger.log.latest().size == size + 1  # a refused revocation leaves no entry
+    ledger.audit()

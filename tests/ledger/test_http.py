@@ -220,3 +220,15 @@ def test_this_server_witnesses_another_citys_log(client, settings, tmp_path):
     forged = city_a.log.checkpoint().replace("\n2\n", "\n3\n")
     assert client.post(url, content=f"old 2\n\n{forged}".encode()).status_code == 422
     a_storage.close()
+
+
+def test_an_auditor_downloads_the_export_and_verifies_it(client, keys, payer, shop):
+    client.post(f"{V1}/transactions", json=transfer(payer, shop, 300, 1, "t1"))
+    export = client.get(f"{V1}/export").json()
+    report = verify_document(export, keys["logKey"])
+    assert report.size == 4 and len(export["entries"]) == 4
+    page = client.get(f"{V1}/entries?start=1&limit=2").json()["entries"]
+    assert [e["seq"] for e in page] == [1, 2]
+    assert [e["entry"]["tx"]["type"] for e in page] == ["issue", "open_account"]
+    problem(client.get(f"{V1}/entries?limit=5000"), 400)
+    problem(client.get(f"{V1}/entries?start=-1"), 400)

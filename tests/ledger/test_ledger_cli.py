@@ -133,17 +133,18 @@ def test_anchor_to_a_file_witness(data_dir):
     assert run("anchor", witness).exit_code == 2
 
 
-def test_verify_credential_offline(data_dir):
-    storage = open_storage(f"sqlite:///{data_dir / 'hub.db'}")
-    ledger = open_ledger(storage, data_dir)
+def test_issue_revoke_and_verify_credentials_on_the_command_line(data_dir):
     holder = did_of(Ed25519PrivateKey.generate())
-    (data_dir / "vc.jwt").write_text(ledger.credentials.issue("residency", holder))
-    (data_dir / "status.jwt").write_text(ledger.credentials.status_list())
-    issuer = ledger.issuer_did
-    ledger.credentials.revoke(0)
-    (data_dir / "status2.jwt").write_text(ledger.credentials.status_list())
-    storage.close()
     vc, ok, revoked = data_dir / "vc.jwt", data_dir / "status.jwt", data_dir / "status2.jwt"
+    assert run("issue-credential", "residency", holder, "--out", vc).exit_code == 0
+    assert run("status-list", "--out", ok).exit_code == 0
+    issuer = run("keygen").output.split("issuing DID: ")[1].split()[0]
+    result = run("revoke-credential", 0)
+    assert result.exit_code == 0 and "revoked (log entry 14, committed)" in result.output
+    assert run("revoke-credential", 7).exit_code == 1
+    assert run("status-list", "--out", revoked).exit_code == 0
+    assert run("issue-credential", "wizard", holder).exit_code == 2
+    assert run("issue-credential", "residency", "did:web:x").exit_code == 2
     result = run("verify-credential", vc, "--issuer", issuer, "--status", ok)
     assert result.exit_code == 0 and "ResidencyCredential of " + holder in result.output
     result = run("verify-credential", vc, "--issuer", issuer, "--status", revoked)

@@ -291,3 +291,52 @@ def verify_credential_command(
         typer.echo(f"FAILED: {exc.detail}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"OK: {found.vc_type} of {found.subject}: {json.dumps(found.claims)}")
+
+
+@ledger_app.command("issue-credential")
+def issue_credential(
+    kind: Annotated[str, typer.Argument(help="residency, age_over_65 or disability_support")],
+    subject: Annotated[str, typer.Argument(help="The holder's did:key.")],
+    days: Annotated[int, typer.Option(help="Validity [days], 1-3650.")] = 365,
+    out: OutOption = None,
+) -> None:
+    """Issue a verifiable credential (vc+jwt) signed by the city's issuing key."""
+    from cityos.core.errors import CityOSError
+
+    with _ledger() as ledger:
+        try:
+            token = ledger.credentials.issue(kind, subject, valid_days=days)
+        except CityOSError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(2) from None
+    if out is None:
+        typer.echo(token)
+    else:
+        out.write_text(token + "\n")
+
+
+@ledger_app.command("revoke-credential")
+def revoke_credential(
+    index: Annotated[int, typer.Argument(help="The credential's status list index.")],
+) -> None:
+    """Revoke a credential: a log entry, then its bit in the status list."""
+    from cityos.core.errors import CityOSError
+
+    with _ledger() as ledger:
+        try:
+            outcome = ledger.revoke_credential(index)
+        except CityOSError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"credential {index} revoked (log entry {outcome.seq}, {outcome.status})")
+
+
+@ledger_app.command("status-list")
+def status_list(out: OutOption = None) -> None:
+    """Print the signed status list credential (for verify-credential --status)."""
+    with _ledger() as ledger:
+        token = ledger.credentials.status_list()
+    if out is None:
+        typer.echo(token)
+    else:
+        out.write_text(token + "\n")

@@ -221,6 +221,15 @@ class CredentialIssuer:
         }
         return _sign(vc, self.key)
 
+    def check_issued(self, index: int) -> None:
+        """Raise :class:`CredentialError` unless credential ``index`` was issued."""
+        with self.db.read() as conn:
+            row = self.db.execute(
+                conn, "SELECT 1 FROM ledger_credentials WHERE idx = ?", (index,)
+            ).fetchone()
+        if row is None:
+            raise CredentialError(f"no credential was issued with status index {index}")
+
     def revoke(self, index: int) -> None:
         """Revoke credential ``index`` (idempotent); raises if it was never issued."""
         with self.db.write() as conn:

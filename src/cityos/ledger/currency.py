@@ -28,6 +28,14 @@ from cityos.ledger.log import LogIntegrityError, TransparencyLog
 from cityos.ledger.messages import Message, parse_message, signing_bytes
 
 _ACCOUNT_COLUMNS = "did, kind, service_class, balance, nonce, daily_limit, spent_day, spent"
+_CHUNK = 400
+"""Most keys looked up in one query (SQLite allows 32,766 parameters; PostgreSQL 65,535)."""
+
+
+def _dids_of(message: Message) -> list[str]:
+    """Every account a message may touch (prefetched before the state machine runs)."""
+    names = ("payer", "payee", "to", "did", "buyer")
+    return [message.signer, *(message.body[n] for n in names if n in message.body)]
 
 
 @dataclass
@@ -73,6 +81,22 @@ class _DbState:
             ).fetchone()
             self.accounts[did] = None if row is None else Account(*row)
         return self.accounts[did]
+
+    def prefetch(self, dids: set[str]) -> None:
+        """Load the accounts of ``dids`` in a few queries (absent ones are remembered too)."""
+        pending = sorted(d for d in dids if d not in self.accounts)
+        for start in range(0, len(pending), _CHUNK):
+            chunk = pending[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(
+                self.conn,
+                f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE did IN ({marks})",
+                chunk,
+            ).fetchall()
+            for did in chunk:
+                self.accounts[did] = None
+            for row in rows:
+                self.accounts[row[0]] = Account(*row)
 
     def put(self, account: Account) -> None:
         self.accounts[account.did] = account
@@ -156,6 +180,9 @@ class Currency:
         ]
         with self.db.write() as conn:
             state = _DbState(self.db, conn)
+            messages_ok = [p for p in parsed if isinstance(p, Message)]
+            state.prefetch({d for m in messages_ok for d in _dids_of(m)})
+            known = self._known_keys(conn, {(m.signer, m.idempotency_key) for m in messages_ok})
             batch: dict[tuple[str, str], tuple[bytes, int]] = {}  # idempotency -> (digest, index)
             accepted: list[int] = []
             postings = 0
@@ -165,7 +192,7 @@ class Currency:
                 key = (item.signer, item.idempotency_key)
                 digest = message_digest(item.body)
                 try:
-                    duplicate = self._duplicate(conn, batch, key, digest)
+                    duplicate = self._duplicate(known, batch, key, digest)
                     if duplicate is not None:
                         outcomes[i] = Outcome("duplicate", item.type, duplicate)
                         continue
@@ -214,9 +241,28 @@ class Currency:
             self.log.sign(conn)
         return [o for o in outcomes if o is not None]
 
+    def _known_keys(
+        self, conn: Any, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[bytes, int]]:
+        """Digest and seq of the idempotency keys already committed, in few queries."""
+        found: dict[tuple[str, str], tuple[bytes, int]] = {}
+        pending = sorted(keys)
+        for start in range(0, len(pending), _CHUNK):
+            chunk = pending[start : start + _CHUNK]
+            values = ", ".join(["(?, ?)"] * len(chunk))
+            rows = self.db.execute(
+                conn,
+                "SELECT actor, key, digest, seq FROM ledger_idempotency "
+                f"WHERE (actor, key) IN (VALUES {values})",
+                [v for pair in chunk for v in pair],
+            ).fetchall()
+            for actor, key, digest, seq in rows:
+                found[(actor, key)] = (bytes(digest), int(seq))
+        return found
+
+    @staticmethod
     def _duplicate(
-        self,
-        conn: Any,
+        known: dict[tuple[str, str], tuple[bytes, int]],
         batch: dict[tuple[str, str], tuple[bytes, int]],
         key: tuple[str, str],
         digest: bytes,
@@ -226,13 +272,10 @@ class Currency:
         prior = batch.get(key)
         if prior is not None:
             found, seq = prior[0], -1 - prior[1]
+        elif key in known:
+            found, seq = known[key]
         else:
-            row = self.db.execute(
-                conn, "SELECT digest, seq FROM ledger_idempotency WHERE actor = ? AND key = ?", key
-            ).fetchone()
-            if row is None:
-                return None
-            found, seq = bytes(row[0]), int(row[1])
+            return None
         if found != digest:
             raise IdempotencyConflict(f"idempotency key {key[1]!r} was used for another message")
         return seq

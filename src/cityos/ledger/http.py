@@ -124,6 +124,23 @@ def consistency(
     return ledger_of(request).consistency(first, second).to_json()
 
 
+@router.get("/export", summary="Every entry and signed checkpoint (cityos-ledger-export/1)")
+def export(request: Request) -> dict[str, Any]:
+    return ledger_of(request).export().to_json()
+
+
+@router.get("/entries", summary="A page of log entries, in order")
+def entries(
+    request: Request,
+    start: int = Query(0, ge=0, description="First entry"),
+    limit: int = Query(100, ge=1, le=1000, description="Most entries returned"),
+) -> dict[str, Any]:
+    import json
+
+    found = ledger_of(request).log.entries(start, start + limit)
+    return {"entries": [{"seq": e.seq, "kind": e.kind, "entry": json.loads(e.body)} for e in found]}
+
+
 @router.get("/entries/{seq}", summary="One log entry")
 def entry(request: Request, seq: int) -> dict[str, Any]:
     import json
@@ -259,8 +276,8 @@ def issue_credential(request: Request, body: CredentialIn) -> JSONResponse:
 
 @router.post("/credentials/{index}/revocation", summary="Revoke a credential by status index")
 def revoke_credential(request: Request, index: int) -> dict[str, Any]:
-    ledger_of(request).credentials.revoke(index)
-    return {"statusIndex": index, "revoked": True}
+    outcome = ledger_of(request).revoke_credential(index)
+    return {"statusIndex": index, "revoked": True, "seq": outcome.seq}
 
 
 @router.get("/credentials/status", summary="The signed Bitstring Status List credential")

@@ -3,22 +3,14 @@
 A message is a JSON object with a ``type``; its ``signature`` is an Ed25519 signature (base64url
 without padding, RFC 7515 style) over the canonical JSON of every other member
 (:func:`~cityos.ledger.canonical.canonical_json`). The signer is named by a ``did:key`` in the
-message, so anyone can check it offline:
+message, so anyone can check it offline.
 
-==================  =========================  =============================================
-``type``            signed by                  members (besides ``type`` and ``signature``)
-==================  =========================  =============================================
-``transfer``        the payer                  ``payer payee amount nonce idempotency_key
-                                               purpose [memo]``
-``issue``           the city's issuing key     ``issuer to amount reason idempotency_key
-                                               [rule units period]``
-``open_account``    the city's issuing key     ``issuer did kind idempotency_key
-                                               [service_class daily_limit]``
-``notarise``        the city's issuing key     ``issuer sha256 idempotency_key [title]``
-``data_trade``      the city's issuing key     ``issuer dataset buyer licence price shares
-                                               idempotency_key``
-``demurrage``       the city's issuing key     ``issuer period rate_bp idempotency_key``
-==================  =========================  =============================================
+* ``transfer``, signed by the payer: ``payer payee amount nonce idempotency_key purpose [memo]``;
+* signed by the city's issuing key (``issuer``), with an ``idempotency_key`` each:
+  ``issue`` (``to amount reason [rule units period]``), ``open_account`` (``did kind
+  [service_class daily_limit]``), ``notarise`` (``sha256 [title]``), ``data_trade`` (``dataset
+  buyer licence price shares``), ``demurrage`` (``period rate_bp``) and ``revoke_credential``
+  (``status_index``).
 
 Each message is parsed strictly: unknown or missing members, wrong types and bad values raise
 :class:`InvalidMessage` naming the member.
@@ -85,6 +77,7 @@ SCHEMAS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset(),
     ),
     "demurrage": (frozenset({"issuer", "period", "rate_bp", "idempotency_key"}), frozenset()),
+    "revoke_credential": (frozenset({"issuer", "status_index", "idempotency_key"}), frozenset()),
 }
 MAX_DEMURRAGE_BP = 1000
 """Highest demurrage rate of one period [basis points of each balance] (10 %)."""
@@ -238,6 +231,8 @@ def _check_values(kind: str, body: dict[str, Any]) -> None:
             raise InvalidMessage("sha256 must be 64 lower-case hex digits")
         if "title" in body:
             _text(body, "title")
+    elif kind == "revoke_credential":
+        _int(body, "status_index", 0, 2**31)
     elif kind == "demurrage":
         if not isinstance(body["period"], str) or not _PERIOD.fullmatch(body["period"]):
             raise InvalidMessage("period must be a month YYYY-MM")

@@ -143,6 +143,22 @@ class Ledger:
             )
         )
 
+    def revoke_credential(self, index: int) -> Outcome:
+        """Revoke credential ``index``: a log entry first (the public record), then its bit in
+        the status list. Both steps are idempotent, so a retry after a crash completes it."""
+        self.credentials.check_issued(index)
+        outcome = self.currency.commit_one(
+            self.signed(
+                {
+                    "type": "revoke_credential",
+                    "status_index": index,
+                    "idempotency_key": f"revoke:{index}",
+                }
+            )
+        )
+        self.credentials.revoke(index)
+        return outcome
+
     def notarise(self, sha256: str, title: str | None = None) -> Outcome:
         """Put a document's SHA-256 (hex) on the log; notarising it again returns the first."""
         message: dict[str, Any] = {
