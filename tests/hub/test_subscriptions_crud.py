@@ -180,13 +180,15 @@ def test_read_only_members_are_ignored(client):
     assert got["status"] == "active" and got["notification"]["timesSent"] == 0
 
 
-def test_mqtt_endpoint_is_stored_and_reported_undeliverable(client):
-    url = create(client, subscription("mqtt://broker.example.org:1883/city")).headers["location"]
+def test_mqtts_endpoint_is_stored_and_reported_undeliverable(client):
+    url = create(client, subscription("mqtts://broker.example.org:8883/city")).headers["location"]
     body = client.get(url).json()
-    assert body["notification"]["endpoint"]["uri"] == "mqtt://broker.example.org:1883/city"
+    assert body["notification"]["endpoint"]["uri"] == "mqtts://broker.example.org:8883/city"
     assert body["status"] == "failed"
     assert body["notification"]["status"] == "failed"
     assert "MQTT" in body["notification"]["lastFailureReason"]
+    mqtt = create(client, subscription("mqtt://broker.example.org:1883/city"))
+    assert client.get(mqtt.headers["location"]).json()["status"] == "active"  # cityos.iot.notify
 
 
 def test_time_interval_subscription_has_no_triggers(client):

@@ -63,7 +63,7 @@ class NotificationOutbox:
                 continue
             sub = entry.sub
             data = render_data(sub, entry.items, now)
-            if sub.http_endpoint:
+            if self.service.deliverable(sub):
                 entries.append(OutboxEntry(tenant, sub.id, now, due, data))
             if broadcaster.has_listeners(sub.key):
                 streams.append((sub.key, notification_body(sub, data, now)))

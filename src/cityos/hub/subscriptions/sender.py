@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -190,7 +191,7 @@ class NotificationSender:
             if key in busy:
                 continue
             sub = self.service.index.get(*key) or self.service.refresh(*key)
-            if sub is None or not sub.live(now) or not sub.http_endpoint:
+            if sub is None or not sub.live(now) or not self.service.deliverable(sub):
                 dropped = store.discard(*key)
                 log.info(
                     "dropped queued notifications", extra={"subscription": key[1], "n": dropped}
@@ -259,9 +260,15 @@ class NotificationSender:
             yield row
 
     def _post(self, sub: Subscription, body: dict[str, object]) -> tuple[bool, str]:
-        """POST a notification; whether the receiver answered 2xx, and why not."""
-        assert self._client is not None
+        """POST a notification (or hand it to the transport registered for the endpoint's
+        scheme); whether the receiver took it, and why not."""
         timeout = min(sub.timeout_s, self.timeout_s) if sub.timeout_s else self.timeout_s
+        if not sub.http_endpoint:
+            transport = self.service.transports.get(urlsplit(sub.uri).scheme.lower())
+            if transport is None:
+                return False, f"no transport for {sub.uri.split(':', 1)[0]}:// endpoints"
+            return transport(sub, dict(body), timeout)
+        assert self._client is not None
         try:
             with self._client.stream(
                 "POST",
@@ -322,7 +329,7 @@ class NotificationSender:
         if not entries:
             return
         store = self.service.store
-        if sub.http_endpoint and store is not None:
+        if self.service.deliverable(sub) and store is not None:
             store.enqueue(entries, None)
         if self.service.broadcaster.has_listeners(sub.key):
             for entry in entries:

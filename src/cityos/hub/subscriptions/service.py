@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from cityos.core.errors import (
     BadRequestData,
@@ -50,7 +52,12 @@ log = get_logger(__name__)
 #: The name the outbox plugin is registered under in the hub's plugin manager.
 PLUGIN_NAME = "cityos.subscriptions"
 #: Why an MQTT endpoint gets no notifications (reported in the subscription's status).
-MQTT_NOT_SUPPORTED = "mqtt:// endpoints are stored but CityOS does not deliver over MQTT yet"
+#: Delivers one notification body to a non-HTTP endpoint: ``(delivered, failure reason)``.
+Transport = Callable[[Subscription, dict[str, Any], float], tuple[bool, str]]
+MQTT_NOT_SUPPORTED = (
+    "no transport delivers to this endpoint: mqtt:// is delivered when the IoT layer is "
+    "installed (the server does it); MQTT over TLS (mqtts://) is not delivered yet"
+)
 
 
 class SubscriptionService:
@@ -61,6 +68,10 @@ class SubscriptionService:
         self.store: SubscriptionStore | None = getattr(hub.storage, "subscriptions", None)
         self.index = SubscriptionIndex()
         self.broadcaster = Broadcaster()
+        #: Delivery of notifications to non-HTTP endpoints, by URI scheme: the layers above
+        #: register them (``cityos.iot.notify`` registers ``mqtt``). A transport is called as
+        #: ``transport(sub, body, timeout_s)`` and returns ``(delivered, reason)``.
+        self.transports: dict[str, Transport] = {}
         self.outbox = NotificationOutbox(self)
         self.sender = NotificationSender(self)
         if self.store is not None:
@@ -72,6 +83,11 @@ class SubscriptionService:
                         "a stored subscription cannot be used",
                         extra={"subscription": stored.id, "detail": exc.detail},
                     )
+
+    def deliverable(self, sub: Subscription) -> bool:
+        """Whether this process can deliver the subscription's notifications (HTTP, or a
+        registered transport for its endpoint's scheme)."""
+        return sub.http_endpoint or urlsplit(sub.uri).scheme.lower() in self.transports
 
     # -- operations (§5.8.1-§5.8.5) -------------------------------------------------------------
     def create(self, body: Any, ctx: ActiveContext, tenant: str = DEFAULT_TENANT) -> str:
@@ -177,7 +193,7 @@ class SubscriptionService:
         stats = stored.stats
         failure_reason = stats.last_failure_reason
         notify_status = stats.status
-        if sub is not None and not sub.http_endpoint:
+        if sub is not None and not self.deliverable(sub):
             notify_status, failure_reason = "failed", MQTT_NOT_SUPPORTED
         if notify_status is not None:
             notification["status"] = notify_status
