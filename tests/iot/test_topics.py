@@ -49,8 +49,9 @@ def test_agent_config_checks():
     assert parse_mqtt_url("mqtt://broker") == ("broker", 1883)
     with pytest.raises(ValueError, match="batch_size"):
         AgentConfig(batch_size=0)
-    with pytest.raises(ValueError, match="client id"):
-        AgentConfig(client_id="")
+    for bad in ("", "has space", "x" * 129):
+        with pytest.raises(ValueError, match="client id"):
+            AgentConfig(client_id=bad)
 
 
 def test_broker_script_starts_reuses_and_stops():
