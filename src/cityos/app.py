@@ -160,9 +160,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.iot.http import router as iot_router
 
     app.include_router(iot_router)
-    from cityos.iot.notify import install as install_mqtt_notifications
+    from cityos.iot.plugin import install as install_iot
 
-    install_mqtt_notifications(the_hub)  # subscriptions may notify mqtt:// endpoints
+    install_iot(the_hub)  # registry guard; subscriptions may notify mqtt:// endpoints
     from cityos.web import web_router
 
     app.include_router(web_router())

@@ -138,3 +138,26 @@ def test_profiles_are_listed(client: TestClient):
     no2 = next(m for m in aq["measures"] if m["key"] == "no2")
     assert no2 == {"key": "no2", "attribute": "no2", "kind": "number", "unitCode": "59",
                    "deviceUnitCode": "61", "minimum": 0.0, "maximum": 2.0}  # fmt: skip
+
+
+def test_registry_devices_change_only_through_the_registry(client: TestClient):
+    created = client.post("/iot/v1/devices", json=DEVICE).json()
+    eid = "urn:ngsi-ld:Device:aq-1"
+    forged = {"apiKeyHash": {"type": "Property", "value": "sha256$00$" + "0" * 64}}
+    patched = client.patch(f"/ngsi-ld/v1/entities/{eid}/attrs", json=forged)
+    assert patched.status_code == 403, patched.text
+    assert "changed through /iot/v1 only" in patched.json()["detail"]
+    client.post("/iot/v1/devices/aq-1/revoke")
+    revive = {"deviceState": {"type": "Property", "value": "active"}}
+    assert client.patch(f"/ngsi-ld/v1/entities/{eid}/attrs", json=revive).status_code == 403
+    fake = {"id": "urn:ngsi-ld:Device:fake", "type": "Device", **forged}
+    assert client.post("/ngsi-ld/v1/entities", json=fake).status_code == 403
+    batch = client.post("/ngsi-ld/v1/entityOperations/upsert", json=[fake])
+    assert batch.status_code in (207, 400, 403) and "fake" not in str(
+        client.get("/iot/v1/devices").json()
+    )
+    twin_device = {"id": "urn:ngsi-ld:Device:cctv-1", "type": "Device",
+                   "name": {"type": "Property", "value": "CCTV"}}  # fmt: skip
+    assert client.post("/ngsi-ld/v1/entities", json=twin_device).status_code == 201
+    assert client.get("/iot/v1/devices/aq-1").json()["state"] == "revoked"
+    assert created["apiKey"]

@@ -25,6 +25,7 @@ from cityos.core.timeutil import now_iso
 from cityos.hub.broker import EntityQuery, Hub
 from cityos.hub.representation import RenderOptions
 from cityos.hub.storage.base import DEFAULT_TENANT
+from cityos.iot.guard import registry_write
 from cityos.iot.payloads import FORMATS
 from cityos.iot.profiles import check_unit_override, profile
 
@@ -233,7 +234,8 @@ def provision(hub: Hub, spec: DeviceSpec, tenant: str = DEFAULT_TENANT) -> tuple
     observation_id = spec.entity_id or f"urn:ngsi-ld:{prof.entity_type}:{spec.device_id}"
     api_key = secrets.token_urlsafe(KEY_BYTES)
     ctx = hub.context()
-    hub.create_entity(device_entity(spec, hash_key(api_key), observation_id), ctx, tenant)
+    with registry_write():
+        hub.create_entity(device_entity(spec, hash_key(api_key), observation_id), ctx, tenant)
     try:
         try:
             hub.create_entity(observation_entity(spec, observation_id), ctx, tenant)
@@ -348,7 +350,8 @@ def list_devices(
 def update_device(hub: Hub, device_id: str, attrs: dict[str, Any], tenant: str) -> None:
     """Overwrite some attributes of an existing ``Device`` entity."""
     fragment = {"id": device_urn(device_id), "type": DEVICE_TYPE, **attrs}
-    result = hub.batch_update([fragment], hub.context(), tenant)
+    with registry_write():
+        result = hub.batch_update([fragment], hub.context(), tenant)
     if result.errors:
         raise result.errors[0][1]
 
@@ -437,5 +440,6 @@ def provision_fleet(
         bodies.append(device_entity(spec, hash_key(api_key), observation_id))
         bodies.append(observation_entity(spec, observation_id))
     if bodies:
-        hub.bulk_upsert(bodies, hub.context(), tenant)
+        with registry_write():
+            hub.bulk_upsert(bodies, hub.context(), tenant)
     return keys
