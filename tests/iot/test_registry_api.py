@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from cityos.iot.registry import get_device, key_matches
+from cityos.hub.broker import EntityQuery
+from cityos.hub.hookspecs import hookimpl
+from cityos.iot.registry import DeviceSpec, get_device, key_matches, provision
 
 DEVICE = {
     "deviceId": "aq-1",
@@ -161,3 +163,31 @@ def test_registry_devices_change_only_through_the_registry(client: TestClient):
     assert client.post("/ngsi-ld/v1/entities", json=twin_device).status_code == 201
     assert client.get("/iot/v1/devices/aq-1").json()["state"] == "revoked"
     assert created["apiKey"]
+
+
+def test_observation_id_taken_by_another_entity_leaves_no_device(client: TestClient):
+    other = {"id": "urn:ngsi-ld:AirQualityObserved:aq-1", "type": "AirQualityObserved"}
+    assert client.post("/ngsi-ld/v1/entities", json=other).status_code == 201
+    taken = client.post("/iot/v1/devices", json=DEVICE)
+    assert taken.status_code == 409
+    assert client.get("/iot/v1/devices/aq-1").status_code == 404
+
+
+class _CrashBeforeCommit:
+    @hookimpl
+    def hub_before_commit(self, transaction, tenant, changes):
+        raise RuntimeError("power cut")
+
+
+def test_a_failure_mid_provisioning_writes_nothing(hub):
+    hub.plugins.register(_CrashBeforeCommit(), name="crash")
+    try:
+        with pytest.raises(RuntimeError, match="power cut"):
+            provision(hub, DeviceSpec("aq-9", "AirQualityObserved"))
+    finally:
+        hub.plugins.unregister(name="crash")
+    ctx = hub.context()
+    page = hub.query_entities(EntityQuery(ids=["urn:ngsi-ld:Device:aq-9",
+                                               "urn:ngsi-ld:AirQualityObserved:aq-9"],
+                                          local=True, limit=10), ctx)  # fmt: skip
+    assert page.entities == []
