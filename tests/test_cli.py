@@ -81,8 +81,13 @@ def test_demo_serves_the_sample_city(tmp_path):
             time.sleep(0.2)
         health = httpx.get(f"{base}/health").json()
         assert health["status"] == "ok" and health["storage"] == "SQLiteStorage"
-        stations = httpx.get(
-            f"{base}/ngsi-ld/v1/entities", params={"type": "AirQualityObserved", "q": "pm25>20"}
+        stations = httpx.get(  # the sample stations (live simulated sensors are named otherwise)
+            f"{base}/ngsi-ld/v1/entities",
+            params={
+                "type": "AirQualityObserved",
+                "q": "pm25>20",
+                "idPattern": "urn:ngsi-ld:AirQualityObserved:Sejong51:.*",
+            },
         ).json()
         expected = [
             e["id"]
@@ -111,6 +116,7 @@ def test_demo_serves_the_sample_city(tmp_path):
         output = process.communicate(timeout=30)[0]
     assert f"Control centre map: {base}/\n" in output
     assert "Hub ready: http://127.0.0.1" in output
+    assert "IoT: " in output  # live sensors, or why there are none
 
 
 @pytest.mark.parametrize(
