@@ -51,7 +51,7 @@ class AgentConfig:
     url: str = "mqtt://127.0.0.1:1883"
     client_id: str = "cityos-iot-agent"
     tenant: str = DEFAULT_TENANT
-    batch_size: int = 500
+    batch_size: int = 1000
     batch_wait_s: float = 0.05
     queue_size: int = 5000
     command_poll_s: float = 1.0
