@@ -166,6 +166,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.services.governance.petitions.http import router as petitions_router
 
     app.include_router(petitions_router)  # proposals, support, answers (docs/governance.md)
+    from cityos.iot.plugin import install as install_iot
+
+    install_iot(the_hub)  # registry guard: provisioned devices change only through /iot/v1
     from cityos.web import web_router
 
     app.include_router(web_router())

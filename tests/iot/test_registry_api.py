@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from cityos.iot.registry import get_device, key_matches
+from cityos.hub.broker import EntityQuery
+from cityos.hub.hookspecs import hookimpl
+from cityos.iot.registry import DeviceSpec, get_device, key_matches, provision
 
 DEVICE = {
     "deviceId": "aq-1",
@@ -138,3 +140,54 @@ def test_profiles_are_listed(client: TestClient):
     no2 = next(m for m in aq["measures"] if m["key"] == "no2")
     assert no2 == {"key": "no2", "attribute": "no2", "kind": "number", "unitCode": "59",
                    "deviceUnitCode": "61", "minimum": 0.0, "maximum": 2.0}  # fmt: skip
+
+
+def test_registry_devices_change_only_through_the_registry(client: TestClient):
+    created = client.post("/iot/v1/devices", json=DEVICE).json()
+    eid = "urn:ngsi-ld:Device:aq-1"
+    forged = {"apiKeyHash": {"type": "Property", "value": "sha256$00$" + "0" * 64}}
+    patched = client.patch(f"/ngsi-ld/v1/entities/{eid}/attrs", json=forged)
+    assert patched.status_code == 403, patched.text
+    assert "changed through /iot/v1 only" in patched.json()["detail"]
+    client.post("/iot/v1/devices/aq-1/revoke")
+    revive = {"deviceState": {"type": "Property", "value": "active"}}
+    assert client.patch(f"/ngsi-ld/v1/entities/{eid}/attrs", json=revive).status_code == 403
+    fake = {"id": "urn:ngsi-ld:Device:fake", "type": "Device", **forged}
+    assert client.post("/ngsi-ld/v1/entities", json=fake).status_code == 403
+    batch = client.post("/ngsi-ld/v1/entityOperations/upsert", json=[fake])
+    assert batch.status_code in (207, 400, 403) and "fake" not in str(
+        client.get("/iot/v1/devices").json()
+    )
+    twin_device = {"id": "urn:ngsi-ld:Device:cctv-1", "type": "Device",
+                   "name": {"type": "Property", "value": "CCTV"}}  # fmt: skip
+    assert client.post("/ngsi-ld/v1/entities", json=twin_device).status_code == 201
+    assert client.get("/iot/v1/devices/aq-1").json()["state"] == "revoked"
+    assert created["apiKey"]
+
+
+def test_observation_id_taken_by_another_entity_leaves_no_device(client: TestClient):
+    other = {"id": "urn:ngsi-ld:AirQualityObserved:aq-1", "type": "AirQualityObserved"}
+    assert client.post("/ngsi-ld/v1/entities", json=other).status_code == 201
+    taken = client.post("/iot/v1/devices", json=DEVICE)
+    assert taken.status_code == 409
+    assert client.get("/iot/v1/devices/aq-1").status_code == 404
+
+
+class _CrashBeforeCommit:
+    @hookimpl
+    def hub_before_commit(self, transaction, tenant, changes):
+        raise RuntimeError("power cut")
+
+
+def test_a_failure_mid_provisioning_writes_nothing(hub):
+    hub.plugins.register(_CrashBeforeCommit(), name="crash")
+    try:
+        with pytest.raises(RuntimeError, match="power cut"):
+            provision(hub, DeviceSpec("aq-9", "AirQualityObserved"))
+    finally:
+        hub.plugins.unregister(name="crash")
+    ctx = hub.context()
+    page = hub.query_entities(EntityQuery(ids=["urn:ngsi-ld:Device:aq-9",
+                                               "urn:ngsi-ld:AirQualityObserved:aq-9"],
+                                          local=True, limit=10), ctx)  # fmt: skip
+    assert page.entities == []

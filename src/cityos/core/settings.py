@@ -181,7 +181,7 @@ class Settings(BaseSettings):
         "published while the agent is down.",
     )
     iot_batch_size: int = Field(
-        500, ge=1, description="Most device messages the IoT agent writes in one hub batch."
+        1000, ge=1, description="Most device messages the IoT agent writes in one hub batch."
     )
     iot_queue_size: int = Field(
         5000,

@@ -16,6 +16,7 @@ batch stays unacknowledged meanwhile.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -50,7 +51,7 @@ class AgentConfig:
     url: str = "mqtt://127.0.0.1:1883"
     client_id: str = "cityos-iot-agent"
     tenant: str = DEFAULT_TENANT
-    batch_size: int = 500
+    batch_size: int = 1000
     batch_wait_s: float = 0.05
     queue_size: int = 5000
     command_poll_s: float = 1.0
@@ -61,8 +62,8 @@ class AgentConfig:
 
     def __post_init__(self) -> None:
         parse_mqtt_url(self.url)
-        if not self.client_id or len(self.client_id) > 128:
-            raise ValueError("client id must have 1-128 characters")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", self.client_id):
+            raise ValueError("client id must have 1-128 letters, digits, '_', '.' or '-'")
         for name in ("batch_size", "queue_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

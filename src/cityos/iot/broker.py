@@ -151,8 +151,12 @@ class MosquittoBroker:
         self.config_path.write_text(config_text(self.port, self.directory))
         return self.config_path
 
-    def start(self, install: bool = True) -> MosquittoBroker:
+    def start(self, install: bool = True, tied: bool = True) -> MosquittoBroker:
         """Start the broker and wait until it accepts connections.
+
+        With ``tied`` (Linux) the broker gets SIGTERM when the thread that started it ends
+        (``PR_SET_PDEATHSIG``): a process killed by a signal leaves no broker behind. Start it
+        from a thread that lives as long as the broker should (the main thread).
 
         Raises
         ------
@@ -169,6 +173,7 @@ class MosquittoBroker:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if tied else None,
             )
         finally:
             log.close()
@@ -215,6 +220,16 @@ class MosquittoBroker:
         self.stop()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: ask the kernel for SIGTERM when the parent ends."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the broker must be stopped explicitly
+
+
 # -- background broker for scripts/mosquitto.sh ----------------------------------------------------
 def start_background(directory: Path) -> str:
     """Start (or reuse) a background broker kept in ``directory``; return its URL."""
@@ -226,7 +241,7 @@ def start_background(directory: Path) -> str:
             return f"mqtt://127.0.0.1:{port}"
     old = int(port_file.read_text()) if port_file.exists() else None
     broker = MosquittoBroker(directory, old if old and not port_open(old) else None)
-    broker.start()
+    broker.start(tied=False)  # outlives this command
     assert broker.process is not None
     pid_file.write_text(str(broker.process.pid))
     port_file.write_text(str(broker.port))

@@ -25,6 +25,7 @@ from cityos.hub.broker import EntityQuery, Hub
 from cityos.hub.storage.base import DEFAULT_TENANT
 from cityos.iot import registry
 from cityos.iot.errors import PayloadError
+from cityos.iot.guard import registry_write
 from cityos.iot.mapping import to_attributes
 from cityos.iot.payloads import MeasureGroup, decode, decode_command
 from cityos.iot.profiles import profile
@@ -200,10 +201,11 @@ class Ingestor:
         errors: list[tuple[str, Any]] = []
         step = self.hub.settings.max_batch_entities
         ctx = self.hub.context()
-        for bodies in rounds:
-            for start in range(0, len(bodies), step):
-                chunk = bodies[start : start + step]
-                errors += self.hub.batch_upsert(chunk, ctx, self.tenant, mode="update").errors
+        with registry_write():  # device last-seen and command results are the registry's
+            for bodies in rounds:
+                for start in range(0, len(bodies), step):
+                    chunk = bodies[start : start + step]
+                    errors += self.hub.batch_upsert(chunk, ctx, self.tenant, mode="update").errors
         for eid, exc in errors:
             log.warning("iot write refused", extra={"entity": eid, "detail": exc.detail})
         self.commit(state, errors)

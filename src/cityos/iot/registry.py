@@ -25,6 +25,7 @@ from cityos.core.timeutil import now_iso
 from cityos.hub.broker import EntityQuery, Hub
 from cityos.hub.representation import RenderOptions
 from cityos.hub.storage.base import DEFAULT_TENANT
+from cityos.iot.guard import registry_write
 from cityos.iot.payloads import FORMATS
 from cityos.iot.profiles import check_unit_override, profile
 
@@ -219,7 +220,7 @@ def provision(hub: Hub, spec: DeviceSpec, tenant: str = DEFAULT_TENANT) -> tuple
     """Register a device; returns its record and its API key (shown only now).
 
     Creates the ``Device`` entity and, unless ``spec.entity_id`` names an existing entity, the
-    observation entity; if the second write fails the first is undone.
+    observation entity, in one transaction.
 
     Raises
     ------
@@ -233,16 +234,21 @@ def provision(hub: Hub, spec: DeviceSpec, tenant: str = DEFAULT_TENANT) -> tuple
     observation_id = spec.entity_id or f"urn:ngsi-ld:{prof.entity_type}:{spec.device_id}"
     api_key = secrets.token_urlsafe(KEY_BYTES)
     ctx = hub.context()
-    hub.create_entity(device_entity(spec, hash_key(api_key), observation_id), ctx, tenant)
-    try:
-        try:
-            hub.create_entity(observation_entity(spec, observation_id), ctx, tenant)
-        except AlreadyExists:
-            if spec.entity_id is None:
-                raise
-    except Exception:
+    if spec.device_id in find_devices(hub, [spec.device_id], tenant):
+        raise AlreadyExists(f"device {spec.device_id} exists", instance=device_urn(spec.device_id))
+    bodies = [
+        device_entity(spec, hash_key(api_key), observation_id),
+        observation_entity(spec, observation_id),
+    ]
+    with registry_write():  # one transaction: both entities, or (on a crash) neither
+        result = hub.batch_create(bodies, ctx, tenant)
+    failed = dict(result.errors)
+    if device_urn(spec.device_id) in failed:
+        raise failed[device_urn(spec.device_id)]
+    problem = failed.get(observation_id)
+    if problem is not None and not (isinstance(problem, AlreadyExists) and spec.entity_id):
         hub.delete_entity(device_urn(spec.device_id), tenant)
-        raise
+        raise problem
     return get_device(hub, spec.device_id, tenant), api_key
 
 
@@ -348,7 +354,8 @@ def list_devices(
 def update_device(hub: Hub, device_id: str, attrs: dict[str, Any], tenant: str) -> None:
     """Overwrite some attributes of an existing ``Device`` entity."""
     fragment = {"id": device_urn(device_id), "type": DEVICE_TYPE, **attrs}
-    result = hub.batch_update([fragment], hub.context(), tenant)
+    with registry_write():
+        result = hub.batch_update([fragment], hub.context(), tenant)
     if result.errors:
         raise result.errors[0][1]
 
@@ -437,5 +444,6 @@ def provision_fleet(
         bodies.append(device_entity(spec, hash_key(api_key), observation_id))
         bodies.append(observation_entity(spec, observation_id))
     if bodies:
-        hub.bulk_upsert(bodies, hub.context(), tenant)
+        with registry_write():
+            hub.bulk_upsert(bodies, hub.context(), tenant)
     return keys
