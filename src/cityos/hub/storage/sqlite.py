@@ -23,6 +23,7 @@ from cityos.hub import geo
 from cityos.hub.model import Entity, geo_instances
 from cityos.hub.query_sql import compile_q, register_sqlite_functions
 from cityos.hub.storage.base import AttributeSummary, EntityFilter, QueryPage
+from cityos.hub.storage.sqlite_rows import insert_rows
 from cityos.hub.storage.sqlite_schema import migrate
 from cityos.hub.type_selection import TypeSelection
 
@@ -327,14 +328,16 @@ class _SQLiteTransaction:
             )
             type_rows.extend((rid, self.tenant, t) for t in entity.types)
         try:
-            conn.executemany(
+            insert_rows(
+                conn,
                 "INSERT INTO entities(rid, tenant, id, types, scope, created_at, modified_at, "
-                "attrs, datasets, geo_slots) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "attrs, datasets, geo_slots)",
                 rows,
+                10,
             )
         except sqlite3.IntegrityError as exc:
             raise InternalError(f"entity insert violated a constraint: {exc}") from exc
-        conn.executemany("INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)", type_rows)
+        insert_rows(conn, "INSERT INTO entity_types(rid, tenant, type)", type_rows, 3)
         self._insert_geo(geo_rows)
 
     def update(self, entities: list[Entity]) -> None:
@@ -361,7 +364,7 @@ class _SQLiteTransaction:
         conn.executemany(
             "DELETE FROM entity_types WHERE rid = ?", [(rid,) for rid, _ in stored.values()]
         )
-        conn.executemany("INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)", type_rows)
+        insert_rows(conn, "INSERT INTO entity_types(rid, tenant, type)", type_rows, 3)
         self._insert_geo(geo_rows)
 
     def delete(self, ids: list[str]) -> None:
@@ -398,7 +401,7 @@ class _SQLiteTransaction:
             self.conn.executemany("DELETE FROM geo_rtree WHERE gid BETWEEN ? AND ?", unknown)
 
     def _insert_geo(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
+        if rows:  # executemany: a multi-row INSERT into the R*Tree module is slower
             self.conn.executemany(
                 "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat, rid, attr) "
                 "VALUES (?,?,?,?,?,?,?)",
