@@ -175,19 +175,31 @@ def _deletions(
 def _record(
     entity_id: str, iri: str, instance: dict[str, Any], modified_at: str, times: dict[str, int]
 ) -> InstanceRecord:
-    observed = instance.get("observedAt")
-    modified = instance.get("modifiedAt") or modified_at
-    return InstanceRecord(
-        entity_id,
-        iri,
-        instance.get("datasetId"),
-        pack(instance),
-        _us(observed, times) if observed is not None else None,
-        _us(instance.get("createdAt") or modified, times),
-        _us(modified, times),
-        False,
-        number_of(instance.get("value")),
+    get = instance.get
+    observed = get("observedAt")
+    modified = get("modifiedAt") or modified_at
+    created = get("createdAt") or modified
+    modified_us = times.get(modified)
+    if modified_us is None:
+        modified_us = times[modified] = to_us(modified)
+    return _new_record(
+        (
+            entity_id,
+            iri,
+            get("datasetId"),
+            pack(instance),
+            None if observed is None else _us(observed, times),
+            modified_us if created == modified else _us(created, times),
+            modified_us,
+            False,
+            number_of(get("value")),
+        )
     )
+
+
+def _new_record(fields: tuple[Any, ...]) -> InstanceRecord:
+    """An InstanceRecord from all its fields, without the keyword handling of its constructor."""
+    return tuple.__new__(InstanceRecord, fields)
 
 
 def _us(text: str, times: dict[str, int]) -> int:

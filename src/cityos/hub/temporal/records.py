@@ -122,8 +122,9 @@ def number_of(value: Any) -> int | float | None:
 def pack(instance: dict[str, Any]) -> dict[str, Any]:
     """The instance without the members kept in columns, and without sub-attribute timestamps
     equal to the instance's own (most of them)."""
-    packed = {key: member for key, member in instance.items() if key not in _COLUMNS}
-    if packed.keys() <= _PLAIN_KEYS:  # no sub-attribute: the common case
+    columns = _COLUMNS
+    packed = {key: member for key, member in instance.items() if key not in columns}
+    if len(packed) <= 2 or packed.keys() <= _PLAIN_KEYS:  # no sub-attribute: the common case
         return packed
     for key, member in packed.items():
         if key not in _PLAIN_KEYS and type(member) is dict and "type" in member:
