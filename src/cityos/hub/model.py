@@ -231,10 +231,11 @@ def parse_attributes(
     it names one) so the caller can delete it.
     """
     attrs: dict[str, list[dict[str, Any]]] = {}
+    valid = _VALID_NAMES
     for name, raw in body.items():
         if name in _NOT_ATTRIBUTES:
             continue
-        iri = expand(check_name(name))
+        iri = expand(name if name in valid else check_name(name))
         if allow_null and is_null_attribute(raw):
             attrs[iri] = [_null_marker(raw, name)]
         elif (instance := _plain_instance(raw, now)) is not None:

@@ -119,8 +119,14 @@ def diff(
 ) -> None:
     """Append to ``out`` the history records of ``before`` -> ``after`` (``times`` caches the
     conversion of repeated timestamps)."""
-    old_attrs = before.attrs if before is not None else {}
     modified_at = after.modified_at
+    if before is None:  # a new entity: every instance is new, nothing is gone
+        entity_id = after.id
+        for iri, instances in after.attrs.items():
+            for instance in instances:
+                out.append(_record(entity_id, iri, instance, modified_at, times))
+        return
+    old_attrs = before.attrs
     for iri, instances in after.attrs.items():
         old = old_attrs.get(iri)
         for instance in instances:
