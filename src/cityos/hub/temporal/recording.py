@@ -127,6 +127,7 @@ def diff(
                 out.append(_record(entity_id, iri, instance, modified_at, times))
         return
     old_attrs = before.attrs
+    entity_id = after.id
     for iri, instances in after.attrs.items():
         old = old_attrs.get(iri)
         for instance in instances:
@@ -140,16 +141,25 @@ def diff(
                     previous = next((i for i in old if i.get("datasetId") == dataset), None)
                 if previous is not None and _same(previous, instance):
                     continue
-            out.append(_record(after.id, iri, instance, modified_at, times))
+            out.append(_record(entity_id, iri, instance, modified_at, times))
     gone: dict[str, list[dict[str, Any]]] = {}
+    new_attrs = after.attrs
     for iri, instances in old_attrs.items():
-        now = after.attrs.get(iri)
+        now = new_attrs.get(iri)
+        if (
+            now
+            and len(now) == 1
+            and len(instances) == 1
+            and now[0].get("datasetId") == instances[0].get("datasetId")
+        ):
+            continue  # the common case: the same single instance is still there
         for instance in instances:
             dataset = instance.get("datasetId")
-            if any((iri, d) in forget for d in (dataset, ALL_DATASETS)):
+            if now and any(i.get("datasetId") == dataset for i in now):
                 continue
-            if not now or all(i.get("datasetId") != dataset for i in now):
-                gone.setdefault(iri, []).append(instance)
+            if forget and ((iri, dataset) in forget or (iri, ALL_DATASETS) in forget):
+                continue
+            gone.setdefault(iri, []).append(instance)
     if gone:
         _deletions(after, gone, to_us(modified_at), out, times)
 
