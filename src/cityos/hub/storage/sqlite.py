@@ -344,26 +344,28 @@ class _SQLiteTransaction:
         if not entities:
             return
         conn = self.conn
-        stored = self._rids([e.id for e in entities])
-        self._drop_geo(list(stored.values()))
+        stored = self._rids([e.id for e in entities], with_types=True)
+        self._drop_geo([(rid, slots) for rid, slots, _ in stored.values()])
         rows = []
+        retyped: list[tuple[int]] = []
         type_rows = []
         geo_rows: list[tuple[Any, ...]] = []
         for entity in entities:
-            rid = stored[entity.id][0]
+            rid, _, old_types = stored[entity.id]
             types, scope, attrs, datasets = entity_row(entity)
             boxes = _geo_rows(rid, entity)
             geo_rows.extend(boxes)
             rows.append((types, scope, entity.modified_at, attrs, datasets, len(boxes), rid))
-            type_rows.extend((rid, self.tenant, t) for t in entity.types)
+            if types != old_types:  # the type rows are rewritten only when the types change
+                retyped.append((rid,))
+                type_rows.extend((rid, self.tenant, t) for t in entity.types)
         conn.executemany(
             "UPDATE entities SET types = ?, scope = ?, modified_at = ?, attrs = ?, datasets = ?, "
             "geo_slots = ? WHERE rid = ?",
             rows,
         )
-        conn.executemany(
-            "DELETE FROM entity_types WHERE rid = ?", [(rid,) for rid, _ in stored.values()]
-        )
+        if retyped:
+            conn.executemany("DELETE FROM entity_types WHERE rid = ?", retyped)
         insert_rows(conn, "INSERT INTO entity_types(rid, tenant, type)", type_rows, 3)
         self._insert_geo(geo_rows)
 
@@ -374,17 +376,19 @@ class _SQLiteTransaction:
         self.conn.executemany("DELETE FROM entity_types WHERE rid = ?", rids)
         self.conn.executemany("DELETE FROM entities WHERE rid = ?", rids)
 
-    def _rids(self, ids: list[str]) -> dict[str, tuple[int, int | None]]:
-        """Row id and number of indexed geometries of each stored entity named in ``ids``."""
-        found: dict[str, tuple[int, int | None]] = {}
+    def _rids(self, ids: list[str], *, with_types: bool = False) -> dict[str, Any]:
+        """Row id and number of indexed geometries (and with ``with_types`` the stored types
+        JSON) of each stored entity named in ``ids``."""
+        found: dict[str, Any] = {}
+        columns = "rid, id, geo_slots, types" if with_types else "rid, id, geo_slots"
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            for rid, eid, slots in self.conn.execute(
-                f"SELECT rid, id, geo_slots FROM entities WHERE tenant = ? AND id IN ({marks})",
+            for rid, eid, slots, *types in self.conn.execute(
+                f"SELECT {columns} FROM entities WHERE tenant = ? AND id IN ({marks})",
                 [self.tenant, *chunk],
             ):
-                found[eid] = (rid, slots)
+                found[eid] = (rid, slots, *types)
         return found
 
     def _drop_geo(self, stored: list[tuple[int, int | None]]) -> None:
