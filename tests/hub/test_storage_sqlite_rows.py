@@ -74,3 +74,20 @@ def test_a_constraint_violation_inserts_nothing_of_its_statement() -> None:
         insert_rows(conn, "INSERT INTO t(k, n, body)", [("a", 1, "x"), ("a", 2, "y")], 3)
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     conn.execute("ROLLBACK")
+
+
+def test_returning_clause_rows_come_back() -> None:
+    conn = sqlite3.connect(":memory:")
+    _table(conn)
+    insert_rows(conn, "INSERT INTO t(k, n, body)", [("a", 1, "x")], 3)
+    rows = [(f"k{i}", i, "{}") for i in range(300)] + [("a", 1, "x")]
+    back = insert_rows(
+        conn,
+        "INSERT INTO t(k, n, body)",
+        rows,
+        3,
+        tail="ON CONFLICT (k) DO UPDATE SET n = excluded.n WHERE n IS NOT excluded.n "
+        "RETURNING k, iid",
+    )
+    assert sorted(k for k, _ in back) == sorted(f"k{i}" for i in range(300))  # not "a"
+    assert dict(back) == dict(conn.execute("SELECT k, iid FROM t WHERE k != 'a'").fetchall())

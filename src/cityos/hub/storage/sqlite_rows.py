@@ -26,8 +26,9 @@ def insert_rows(
     width: int,
     *,
     tail: str = "",
-) -> None:
-    """Run ``{head} VALUES (?, ...), ... {tail}`` over ``rows`` (each of ``width`` values).
+) -> list[Any]:
+    """Run ``{head} VALUES (?, ...), ... {tail}`` over ``rows`` (each of ``width`` values) and
+    return what a ``RETURNING`` clause in ``tail`` returned (nothing without one).
 
     Parameters
     ----------
@@ -40,10 +41,11 @@ def insert_rows(
     width
         Values per row (the number of columns named in ``head``).
     tail
-        What follows the values, e.g. an ``ON CONFLICT`` clause.
+        What follows the values, e.g. an ``ON CONFLICT`` or ``RETURNING`` clause.
     """
+    returned: list[Any] = []
     if not rows:
-        return
+        return returned
     limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     step = max(1, min(ROWS_PER_STATEMENT, limit // width))
     one = "(" + ",".join("?" * width) + ")"
@@ -51,7 +53,8 @@ def insert_rows(
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         sql = full if len(chunk) == step else _statement(head, one, len(chunk), tail)
-        conn.execute(sql, list(chain.from_iterable(chunk)))
+        returned += conn.execute(sql, list(chain.from_iterable(chunk))).fetchall()
+    return returned
 
 
 def _statement(head: str, one: str, count: int, tail: str) -> str:
