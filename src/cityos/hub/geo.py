@@ -109,6 +109,26 @@ def validate_geojson(obj: object, *, where: str = "value") -> dict[str, Any]:
     return _geometry(gtype, obj["coordinates"], f"{where}.coordinates", where)
 
 
+def plain_point(obj: object) -> dict[str, Any] | None:
+    """The validated copy of a plain 2D GeoJSON Point (``{"type": "Point", "coordinates": [lon,
+    lat]}`` with numbers in range and no other member), as :func:`validate_geojson` returns it;
+    None for anything else, which :func:`validate_geojson` then checks (and explains)."""
+    if type(obj) is not dict or len(obj) != 2 or obj.get("type") != "Point":
+        return None
+    position = obj.get("coordinates")
+    if type(position) is not list or len(position) != 2:
+        return None
+    lon, lat = position
+    lon_type, lat_type = type(lon), type(lat)
+    if (lon_type is not float and lon_type is not int) or (
+        lat_type is not float and lat_type is not int
+    ):
+        return None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # also false for NaN
+        return None
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
 def to_shape(geometry: dict[str, Any]) -> shapely.Geometry:
     """The shapely geometry of a validated GeoJSON geometry.
 

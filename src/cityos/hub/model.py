@@ -231,17 +231,85 @@ def parse_attributes(
     it names one) so the caller can delete it.
     """
     attrs: dict[str, list[dict[str, Any]]] = {}
+    valid = _VALID_NAMES
     for name, raw in body.items():
         if name in _NOT_ATTRIBUTES:
             continue
-        iri = expand(check_name(name))
+        iri = expand(name if name in valid else check_name(name))
         if allow_null and is_null_attribute(raw):
             attrs[iri] = [_null_marker(raw, name)]
+        elif (instance := _plain_instance(raw, now)) is not None:
+            attrs[iri] = [instance]
         elif type(raw) is list:
             attrs[iri] = parse_attribute(raw, expand, name=name, now=now, allow_null=allow_null)
         else:
             attrs[iri] = [parse_instance(raw, expand, name=name, now=now, allow_null=allow_null)]
     return attrs
+
+
+#: Principal values a plain Property may hold as they are (``type`` is compared exactly: a
+#: ``dict`` may be a JSON-LD value object and needs the full check).
+_SCALAR_TYPES = frozenset({str, int, float, bool})
+
+
+def _plain_instance(raw: object, now: str) -> dict[str, Any] | None:
+    """The internal form of the most common attribute shapes, checked without the general path:
+    a Property with a scalar value, a GeoProperty holding a 2D GeoJSON Point, or a Relationship
+    to one URI, each with no member but
+    ``observedAt`` and ``unitCode``. None for anything else (:func:`parse_instance` decides).
+
+    The result is exactly what :func:`parse_instance` returns for the same input.
+    """
+    if type(raw) is not dict:
+        return None
+    kind = raw.get("type")
+    if kind == "Property":
+        value = raw.get("value")
+        if type(value) not in _SCALAR_TYPES:
+            return None
+    elif kind == "Relationship":
+        value = raw.get("object")
+        if type(value) is not str or not is_uri(value):
+            return None
+    elif kind == "GeoProperty":
+        value = geo.plain_point(raw.get("value"))
+        if value is None:
+            return None
+    else:
+        return None
+    if len(raw) == 2:
+        return {"type": kind, "value": value, "createdAt": now, "modifiedAt": now}
+    principal = "object" if kind == "Relationship" else "value"
+    instance: dict[str, Any] = {"type": kind, "value": value}
+    for key, member in raw.items():
+        if key == "type" or key == principal:
+            continue
+        if key == "observedAt":
+            if type(member) is not str or not _is_datetime(member):
+                return None
+        elif key != "unitCode" or type(member) is not str or not member:
+            return None
+        instance[key] = member
+    instance["createdAt"] = now
+    instance["modifiedAt"] = now
+    return instance
+
+
+_VALID_DATETIMES: dict[str, None] = {}
+
+
+def _is_datetime(text: str) -> bool:
+    """Whether ``text`` is an ISO 8601 date-time (remembered: sensors repeat their instants)."""
+    if text in _VALID_DATETIMES:
+        return True
+    try:
+        parse_datetime(text)
+    except ValueError:
+        return False
+    if len(_VALID_DATETIMES) >= 65536:
+        _VALID_DATETIMES.clear()
+    _VALID_DATETIMES[text] = None
+    return True
 
 
 def parse_attribute(

@@ -23,6 +23,7 @@ from cityos.hub import geo
 from cityos.hub.model import Entity, geo_instances
 from cityos.hub.query_sql import compile_q, register_sqlite_functions
 from cityos.hub.storage.base import AttributeSummary, EntityFilter, QueryPage
+from cityos.hub.storage.sqlite_rows import insert_rows
 from cityos.hub.storage.sqlite_schema import migrate
 from cityos.hub.type_selection import TypeSelection
 
@@ -327,41 +328,45 @@ class _SQLiteTransaction:
             )
             type_rows.extend((rid, self.tenant, t) for t in entity.types)
         try:
-            conn.executemany(
+            insert_rows(
+                conn,
                 "INSERT INTO entities(rid, tenant, id, types, scope, created_at, modified_at, "
-                "attrs, datasets, geo_slots) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "attrs, datasets, geo_slots)",
                 rows,
+                10,
             )
         except sqlite3.IntegrityError as exc:
             raise InternalError(f"entity insert violated a constraint: {exc}") from exc
-        conn.executemany("INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)", type_rows)
+        insert_rows(conn, "INSERT INTO entity_types(rid, tenant, type)", type_rows, 3)
         self._insert_geo(geo_rows)
 
     def update(self, entities: list[Entity]) -> None:
         if not entities:
             return
         conn = self.conn
-        stored = self._rids([e.id for e in entities])
-        self._drop_geo(list(stored.values()))
+        stored = self._rids([e.id for e in entities], with_types=True)
+        self._drop_geo([(rid, slots) for rid, slots, _ in stored.values()])
         rows = []
+        retyped: list[tuple[int]] = []
         type_rows = []
         geo_rows: list[tuple[Any, ...]] = []
         for entity in entities:
-            rid = stored[entity.id][0]
+            rid, _, old_types = stored[entity.id]
             types, scope, attrs, datasets = entity_row(entity)
             boxes = _geo_rows(rid, entity)
             geo_rows.extend(boxes)
             rows.append((types, scope, entity.modified_at, attrs, datasets, len(boxes), rid))
-            type_rows.extend((rid, self.tenant, t) for t in entity.types)
+            if types != old_types:  # the type rows are rewritten only when the types change
+                retyped.append((rid,))
+                type_rows.extend((rid, self.tenant, t) for t in entity.types)
         conn.executemany(
             "UPDATE entities SET types = ?, scope = ?, modified_at = ?, attrs = ?, datasets = ?, "
             "geo_slots = ? WHERE rid = ?",
             rows,
         )
-        conn.executemany(
-            "DELETE FROM entity_types WHERE rid = ?", [(rid,) for rid, _ in stored.values()]
-        )
-        conn.executemany("INSERT INTO entity_types(rid, tenant, type) VALUES (?,?,?)", type_rows)
+        if retyped:
+            conn.executemany("DELETE FROM entity_types WHERE rid = ?", retyped)
+        insert_rows(conn, "INSERT INTO entity_types(rid, tenant, type)", type_rows, 3)
         self._insert_geo(geo_rows)
 
     def delete(self, ids: list[str]) -> None:
@@ -371,17 +376,19 @@ class _SQLiteTransaction:
         self.conn.executemany("DELETE FROM entity_types WHERE rid = ?", rids)
         self.conn.executemany("DELETE FROM entities WHERE rid = ?", rids)
 
-    def _rids(self, ids: list[str]) -> dict[str, tuple[int, int | None]]:
-        """Row id and number of indexed geometries of each stored entity named in ``ids``."""
-        found: dict[str, tuple[int, int | None]] = {}
+    def _rids(self, ids: list[str], *, with_types: bool = False) -> dict[str, Any]:
+        """Row id and number of indexed geometries (and with ``with_types`` the stored types
+        JSON) of each stored entity named in ``ids``."""
+        found: dict[str, Any] = {}
+        columns = "rid, id, geo_slots, types" if with_types else "rid, id, geo_slots"
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            for rid, eid, slots in self.conn.execute(
-                f"SELECT rid, id, geo_slots FROM entities WHERE tenant = ? AND id IN ({marks})",
+            for rid, eid, slots, *types in self.conn.execute(
+                f"SELECT {columns} FROM entities WHERE tenant = ? AND id IN ({marks})",
                 [self.tenant, *chunk],
             ):
-                found[eid] = (rid, slots)
+                found[eid] = (rid, slots, *types)
         return found
 
     def _drop_geo(self, stored: list[tuple[int, int | None]]) -> None:
@@ -398,7 +405,7 @@ class _SQLiteTransaction:
             self.conn.executemany("DELETE FROM geo_rtree WHERE gid BETWEEN ? AND ?", unknown)
 
     def _insert_geo(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
+        if rows:  # executemany: a multi-row INSERT into the R*Tree module is slower
             self.conn.executemany(
                 "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat, rid, attr) "
                 "VALUES (?,?,?,?,?,?,?)",

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from cityos.hub.storage.sqlite_rows import insert_rows
 from cityos.hub.storage.sqlite_temporal_sql import aggregate_sql, window_sql
 from cityos.hub.temporal.aggregation import BucketPlan
 from cityos.hub.temporal.records import (
@@ -65,22 +66,30 @@ class SQLiteTemporalStore:
     ) -> None:
         conn: sqlite3.Connection = tx.conn
         tenant = tx.tenant
-        if marks:
-            conn.executemany(
-                "INSERT INTO temporal_entities(tenant, id, types, deleted_at) VALUES (?,?,?,?) "
-                "ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, "
-                "deleted_at = excluded.deleted_at WHERE types IS NOT excluded.types "
-                "OR deleted_at IS NOT excluded.deleted_at",
-                [(tenant, m.entity_id, _dumps(m.types), m.deleted_at) for m in marks],
+        teids: dict[str, int] = {}
+        if marks:  # the registry rows inserted or changed come back with their teid
+            teids.update(
+                insert_rows(
+                    conn,
+                    "INSERT INTO temporal_entities(tenant, id, types, deleted_at)",
+                    [(tenant, m.entity_id, _dumps(m.types), m.deleted_at) for m in marks],
+                    4,
+                    tail="ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, "
+                    "deleted_at = excluded.deleted_at WHERE types IS NOT excluded.types "
+                    "OR deleted_at IS NOT excluded.deleted_at RETURNING id, teid",
+                )
             )
         if not records:
             return
-        teids = _teids(conn, tenant, {r.entity_id for r in records})
+        unknown = {r.entity_id for r in records if r.entity_id not in teids}
+        if unknown:
+            teids.update(_teids(conn, tenant, unknown))
         nids = _intern(conn, {r.attr for r in records})
         dumps = orjson.dumps
-        conn.executemany(
+        insert_rows(
+            conn,
             "INSERT INTO temporal_instances(teid, nid, dataset, observed, created, modified, "
-            "deleted, num, body) VALUES (?,?,?,?,?,?,?,?,?)",
+            "deleted, num, body)",
             [
                 (
                     teids[eid],
@@ -95,6 +104,7 @@ class SQLiteTemporalStore:
                 )
                 for eid, attr, dataset, body, observed, created, modified, deleted, num in records
             ],
+            9,
         )
 
     def replace_instance(

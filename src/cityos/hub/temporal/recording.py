@@ -119,8 +119,15 @@ def diff(
 ) -> None:
     """Append to ``out`` the history records of ``before`` -> ``after`` (``times`` caches the
     conversion of repeated timestamps)."""
-    old_attrs = before.attrs if before is not None else {}
     modified_at = after.modified_at
+    if before is None:  # a new entity: every instance is new, nothing is gone
+        entity_id = after.id
+        for iri, instances in after.attrs.items():
+            for instance in instances:
+                out.append(_record(entity_id, iri, instance, modified_at, times))
+        return
+    old_attrs = before.attrs
+    entity_id = after.id
     for iri, instances in after.attrs.items():
         old = old_attrs.get(iri)
         for instance in instances:
@@ -134,16 +141,25 @@ def diff(
                     previous = next((i for i in old if i.get("datasetId") == dataset), None)
                 if previous is not None and _same(previous, instance):
                     continue
-            out.append(_record(after.id, iri, instance, modified_at, times))
+            out.append(_record(entity_id, iri, instance, modified_at, times))
     gone: dict[str, list[dict[str, Any]]] = {}
+    new_attrs = after.attrs
     for iri, instances in old_attrs.items():
-        now = after.attrs.get(iri)
+        now = new_attrs.get(iri)
+        if (
+            now
+            and len(now) == 1
+            and len(instances) == 1
+            and now[0].get("datasetId") == instances[0].get("datasetId")
+        ):
+            continue  # the common case: the same single instance is still there
         for instance in instances:
             dataset = instance.get("datasetId")
-            if any((iri, d) in forget for d in (dataset, ALL_DATASETS)):
+            if now and any(i.get("datasetId") == dataset for i in now):
                 continue
-            if not now or all(i.get("datasetId") != dataset for i in now):
-                gone.setdefault(iri, []).append(instance)
+            if forget and ((iri, dataset) in forget or (iri, ALL_DATASETS) in forget):
+                continue
+            gone.setdefault(iri, []).append(instance)
     if gone:
         _deletions(after, gone, to_us(modified_at), out, times)
 
@@ -175,19 +191,31 @@ def _deletions(
 def _record(
     entity_id: str, iri: str, instance: dict[str, Any], modified_at: str, times: dict[str, int]
 ) -> InstanceRecord:
-    observed = instance.get("observedAt")
-    modified = instance.get("modifiedAt") or modified_at
-    return InstanceRecord(
-        entity_id,
-        iri,
-        instance.get("datasetId"),
-        pack(instance),
-        _us(observed, times) if observed is not None else None,
-        _us(instance.get("createdAt") or modified, times),
-        _us(modified, times),
-        False,
-        number_of(instance.get("value")),
+    get = instance.get
+    observed = get("observedAt")
+    modified = get("modifiedAt") or modified_at
+    created = get("createdAt") or modified
+    modified_us = times.get(modified)
+    if modified_us is None:
+        modified_us = times[modified] = to_us(modified)
+    return _new_record(
+        (
+            entity_id,
+            iri,
+            get("datasetId"),
+            pack(instance),
+            None if observed is None else _us(observed, times),
+            modified_us if created == modified else _us(created, times),
+            modified_us,
+            False,
+            number_of(get("value")),
+        )
     )
+
+
+def _new_record(fields: tuple[Any, ...]) -> InstanceRecord:
+    """An InstanceRecord from all its fields, without the keyword handling of its constructor."""
+    return tuple.__new__(InstanceRecord, fields)
 
 
 def _us(text: str, times: dict[str, int]) -> int:

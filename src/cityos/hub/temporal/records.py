@@ -16,7 +16,7 @@ from cityos.hub.temporal.instants import from_us
 #: Time properties a temporal query can select on (§4.11, ``timeproperty``).
 TimeProperty = Literal["observedAt", "createdAt", "modifiedAt", "deletedAt"]
 TIME_PROPERTIES: tuple[str, ...] = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
-_COLUMN_LIST = ("observedAt", "createdAt", "modifiedAt", "datasetId", "instanceId")
+_COLUMNS = frozenset({"observedAt", "createdAt", "modifiedAt", "datasetId", "instanceId"})
 _PLAIN_KEYS = frozenset({"type", "value", "unitCode", "lang"})
 
 
@@ -122,11 +122,9 @@ def number_of(value: Any) -> int | float | None:
 def pack(instance: dict[str, Any]) -> dict[str, Any]:
     """The instance without the members kept in columns, and without sub-attribute timestamps
     equal to the instance's own (most of them)."""
-    packed = instance.copy()
-    pop = packed.pop
-    for key in _COLUMN_LIST:
-        pop(key, None)
-    if packed.keys() <= _PLAIN_KEYS:  # no sub-attribute: the common case
+    columns = _COLUMNS
+    packed = {key: member for key, member in instance.items() if key not in columns}
+    if len(packed) <= 2 or packed.keys() <= _PLAIN_KEYS:  # no sub-attribute: the common case
         return packed
     for key, member in packed.items():
         if key not in _PLAIN_KEYS and type(member) is dict and "type" in member:
