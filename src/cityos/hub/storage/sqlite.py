@@ -296,9 +296,15 @@ class _SQLiteTransaction:
     def __init__(self, conn: sqlite3.Connection, tenant: str) -> None:
         self.conn = conn
         self.tenant = tenant
+        #: The indexed boxes of the entities read or written in this transaction, as stored
+        #: (entity id -> [(attribute IRI, box)]): an update leaves unchanged ones in the R*Tree.
+        self._boxes: dict[str, list[tuple[str, tuple[float, ...]]]] = {}
 
     def get(self, ids: Iterable[str]) -> dict[str, Entity]:
-        return _get(self.conn, self.tenant, ids)
+        found = _get(self.conn, self.tenant, ids)
+        for eid, entity in found.items():
+            self._boxes[eid] = _geo_boxes(entity)
+        return found
 
     def insert(self, entities: list[Entity]) -> None:
         if not entities:
@@ -310,7 +316,8 @@ class _SQLiteTransaction:
         geo_rows: list[tuple[Any, ...]] = []
         for rid, entity in enumerate(entities, start):
             types, scope, attrs, datasets = entity_row(entity)
-            boxes = _geo_rows(rid, entity)
+            indexed = self._boxes[entity.id] = _geo_boxes(entity)
+            boxes = _geo_rows(rid, indexed)
             geo_rows.extend(boxes)
             rows.append(
                 (
@@ -345,17 +352,21 @@ class _SQLiteTransaction:
             return
         conn = self.conn
         stored = self._rids([e.id for e in entities], with_types=True)
-        self._drop_geo([(rid, slots) for rid, slots, _ in stored.values()])
         rows = []
         retyped: list[tuple[int]] = []
         type_rows = []
+        moved: list[tuple[int, int | None]] = []
         geo_rows: list[tuple[Any, ...]] = []
         for entity in entities:
-            rid, _, old_types = stored[entity.id]
+            rid, slots, old_types = stored[entity.id]
             types, scope, attrs, datasets = entity_row(entity)
-            boxes = _geo_rows(rid, entity)
-            geo_rows.extend(boxes)
-            rows.append((types, scope, entity.modified_at, attrs, datasets, len(boxes), rid))
+            indexed = _geo_boxes(entity)
+            before = self._boxes.get(entity.id)
+            if before is None or indexed != before or slots != len(before):
+                moved.append((rid, slots))  # re-indexed; identical boxes stay in the R*Tree
+                geo_rows.extend(_geo_rows(rid, indexed))
+            self._boxes[entity.id] = indexed
+            rows.append((types, scope, entity.modified_at, attrs, datasets, len(indexed), rid))
             if types != old_types:  # the type rows are rewritten only when the types change
                 retyped.append((rid,))
                 type_rows.extend((rid, self.tenant, t) for t in entity.types)
@@ -367,9 +378,12 @@ class _SQLiteTransaction:
         if retyped:
             conn.executemany("DELETE FROM entity_types WHERE rid = ?", retyped)
         insert_rows(conn, "INSERT INTO entity_types(rid, tenant, type)", type_rows, 3)
+        self._drop_geo(moved)
         self._insert_geo(geo_rows)
 
     def delete(self, ids: list[str]) -> None:
+        for eid in ids:
+            self._boxes.pop(eid, None)
         stored = list(self._rids(ids).values())
         self._drop_geo(stored)
         rids = [(rid,) for rid, _ in stored]
@@ -413,17 +427,20 @@ class _SQLiteTransaction:
             )
 
 
-def _geo_rows(rid: int, entity: Entity) -> list[tuple[Any, ...]]:
-    """R*Tree rows for every GeoProperty instance of an entity: the box id is derived from the
-    entity's row id (``rid << GEO_SLOT_BITS | slot``), so its boxes are found without a lookup."""
-    rows = []
-    for slot, (iri, geometry) in enumerate(geo_instances(entity)):
-        if slot >= GEO_SLOTS:
-            raise BadRequestData(
-                f"entity {entity.id} has more than {GEO_SLOTS} GeoProperty instances"
-            )
-        rows.append(((rid << GEO_SLOT_BITS) | slot, *geo.bounding_box(geometry), rid, iri))
-    return rows
+def _geo_boxes(entity: Entity) -> list[tuple[str, tuple[float, ...]]]:
+    """(attribute IRI, bounding box) of every GeoProperty instance of an entity, in slot order."""
+    boxes = [(iri, geo.bounding_box(geometry)) for iri, geometry in geo_instances(entity)]
+    if len(boxes) > GEO_SLOTS:
+        raise BadRequestData(f"entity {entity.id} has more than {GEO_SLOTS} GeoProperty instances")
+    return boxes
+
+
+def _geo_rows(rid: int, boxes: list[tuple[str, tuple[float, ...]]]) -> list[tuple[Any, ...]]:
+    """R*Tree rows for the boxes of an entity: the box id is derived from the entity's row id
+    (``rid << GEO_SLOT_BITS | slot``), so its boxes are found without a lookup."""
+    return [
+        ((rid << GEO_SLOT_BITS) | slot, *box, rid, iri) for slot, (iri, box) in enumerate(boxes)
+    ]
 
 
 def _get(conn: sqlite3.Connection, tenant: str, ids: Iterable[str]) -> dict[str, Entity]:
