@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	@bash scripts/mosquitto.sh install >/dev/null || echo "IoT: Mosquitto could not be installed; the demo runs without live sensors"
 	$(BIN)/cityos demo
 
 serve: $(STAMP)

@@ -14,20 +14,7 @@ command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 has_korean_font || packages+=(fonts-nanum)
 
 if [ "${#packages[@]}" -gt 0 ]; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then
-            SUDO="sudo -n"
-        else
-            echo "chromium.sh: need root (or sudo) to install: ${packages[*]}" >&2
-            exit 1
-        fi
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    # Wait for a lock held by another apt run rather than fail on it.
-    $SUDO apt-get -o DPkg::Lock::Timeout=300 -q update </dev/null >&2
-    $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
-        "${packages[@]}" </dev/null >&2
+    bash "$(dirname "$0")/apt-install.sh" "${packages[@]}"
 fi
 
 command -v chromium

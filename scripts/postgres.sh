@@ -28,21 +28,8 @@ install_packages() {
     [ -x "$PGBIN/initdb" ] || missing+=(postgresql "postgresql-$PGVERSION")
     [ -f "$POSTGIS_CONTROL" ] || missing+=("postgresql-$PGVERSION-postgis-3")
     [ ${#missing[@]} -eq 0 ] && return 0
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then
-            sudo="sudo -n"
-        else
-            log "missing ${missing[*]} and not root (no sudo)"
-            exit 1
-        fi
-    fi
     log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # A lock held by another apt run is waited for rather than failed on.
-    $sudo apt-get -o DPkg::Lock::Timeout=300 -q update </dev/null >&2
-    $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
-        "${missing[@]}" </dev/null >&2
+    bash "$ROOT/scripts/apt-install.sh" "${missing[@]}"
 }
 
 # -- run as the server's owner -------------------------------------------------------------------

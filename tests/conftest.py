@@ -270,3 +270,19 @@ def make_entity(
 def point(lon: float, lat: float) -> dict[str, Any]:
     """A GeoProperty holding a GeoJSON Point."""
     return {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Mosquitto broker on 127.0.0.1 for the whole session (installed from Debian packages by
+    :mod:`cityos.iot.broker` if missing). If it cannot start, the tests using it fail."""
+    from cityos.iot.broker import MosquittoBroker
+    from cityos.iot.errors import BrokerUnavailable
+
+    broker = MosquittoBroker(tmp_path_factory.mktemp("mosquitto"))
+    try:
+        broker.start()
+    except BrokerUnavailable as exc:
+        pytest.fail(f"Mosquitto could not start: {exc.detail}", pytrace=False)
+    yield broker
+    broker.stop()

@@ -187,8 +187,13 @@ def test_time_interval_notifies_periodically(receiver, hub, service):
     hub.create_entity(aq(2, pm25=100), ctx)
     body = subscription(receiver.url, timeInterval=0.3, q="pm25<50")
     service.create(body, ctx)
-    requests = receiver.wait_for(2, timeout=3)
-    assert requests[1].at - requests[0].at >= 0.15  # 0.3 s apart when queued; delivery jitters
+    receiver.wait_for(2, timeout=3)
+    time.sleep(1.0)
+    requests = list(receiver.requests)
+    span = requests[-1].at - requests[0].at
+    # One notification per 0.3 s period; a delivery delayed past the next period (a loaded
+    # machine) may arrive right before the next one, so allow one extra at each end.
+    assert span >= 0.6 and len(requests) <= span / 0.3 + 2
     for request in requests:
         assert [e["id"] for e in request.body["data"]] == [f"{AQ}1"]
 

@@ -19,21 +19,8 @@ from subscription_kit import CORE, fast_settings, subscription, wait_until
 from cityos.core.settings import Settings
 from cityos.hub.subscriptions.service import SubscriptionService, subscriptions_of
 from cityos.iot.broker import MosquittoBroker
-from cityos.iot.errors import BrokerUnavailable
 
 AQ = "urn:ngsi-ld:AirQualityObserved:"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
-    """A Mosquitto broker on loopback (installed from Debian packages when missing)."""
-    the_broker = MosquittoBroker(tmp_path_factory.mktemp("mosquitto"))
-    try:
-        the_broker.start()
-    except BrokerUnavailable as exc:
-        pytest.fail(f"Mosquitto could not start: {exc.detail}", pytrace=False)
-    yield the_broker
-    the_broker.stop()
 
 
 @pytest.fixture
@@ -81,7 +68,8 @@ def _mqtt_sub(url: str, qos: str | None = None, version: str | None = None, **me
 
 
 @pytest.mark.parametrize(("qos", "version"), [(None, None), ("1", "mqtt3.1.1"), ("1", "mqtt5.0")])
-def test_notification_is_published_with_metadata_and_body(broker, hub, service, qos, version):
+def test_notification_is_published_with_metadata_and_body(mosquitto, hub, service, qos, version):
+    broker = mosquitto
     topic = f"cityos/test/{uuid.uuid4().hex[:8]}"
     listener = Listener(broker, topic)
     try:
@@ -110,7 +98,8 @@ def test_notification_is_published_with_metadata_and_body(broker, hub, service, 
     assert stats["notification"]["status"] == "ok" and stats["status"] == "active"
 
 
-def test_each_subscription_publishes_to_its_own_topic(broker, hub, service):
+def test_each_subscription_publishes_to_its_own_topic(mosquitto, hub, service):
+    broker = mosquitto
     topics = [f"cityos/test/{uuid.uuid4().hex[:8]}" for _ in range(2)]
     listeners = [Listener(broker, t) for t in topics]
     try:

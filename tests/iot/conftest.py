@@ -1,5 +1,5 @@
-"""IoT fixtures: one real Mosquitto broker per test session (installed from Debian packages by
-:mod:`cityos.iot.broker` if missing), and a hub on SQLite for the tests that need one backend.
+"""IoT fixtures (the session's Mosquitto broker, ``mosquitto``, is in ``tests/conftest.py``):
+client ids and broker directories, and a hub on SQLite for the tests that need one backend.
 
 If Mosquitto cannot be installed or started the IoT tests fail: they are never skipped.
 """
@@ -7,25 +7,9 @@ If Mosquitto cannot be installed or started the IoT tests fail: they are never s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from cityos.iot.broker import MosquittoBroker
-from cityos.iot.errors import BrokerUnavailable
-
-
-@pytest.fixture(scope="session")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
-    """A Mosquitto broker on 127.0.0.1, for the whole session."""
-    broker = MosquittoBroker(tmp_path_factory.mktemp("mosquitto"))
-    try:
-        broker.start()
-    except BrokerUnavailable as exc:
-        pytest.fail(f"Mosquitto could not start: {exc.detail}", pytrace=False)
-    yield broker
-    broker.stop()
 
 
 @pytest.fixture

@@ -68,3 +68,5 @@ def test_broker_script_starts_reuses_and_stops():
     assert not port_open(port)
     bad = subprocess.run([script, "restart"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "usage" in bad.stderr
+    installed = subprocess.run([script, "install"], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0 and installed.stdout.strip().endswith("mosquitto")

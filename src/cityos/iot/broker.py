@@ -6,7 +6,8 @@ writes a configuration into a directory of its own (listener on ``127.0.0.1`` on
 persistence on, generous queues for persistent sessions) and runs ``mosquitto -c`` as a child
 process: no system service is touched.
 
-``python -m cityos.iot.broker start DIR`` runs one in the background (its pid and port kept in
+``python -m cityos.iot.broker install`` only installs it; ``... start DIR`` runs one in the
+background (its pid and port kept in
 ``DIR``) and prints its URL; ``python -m cityos.iot.broker stop DIR`` stops it
 (``scripts/mosquitto.sh`` wraps both).
 """
@@ -282,10 +283,17 @@ def _alive(pid: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    usage = "usage: python -m cityos.iot.broker start|stop [DIR]   (DIR default: var/mqtt)"
-    if not argv or argv[0] not in ("start", "stop"):
+    usage = "usage: python -m cityos.iot.broker install|start|stop [DIR]   (DIR: var/mqtt)"
+    if not argv or argv[0] not in ("install", "start", "stop"):
         print(usage, file=sys.stderr)
         return 2
+    if argv[0] == "install":
+        try:
+            print(mosquitto_binary())
+        except BrokerUnavailable as exc:
+            print(f"mosquitto: {exc.detail}", file=sys.stderr)
+            return 1
+        return 0
     directory = Path(argv[1] if len(argv) > 1 else "var/mqtt")
     if argv[0] == "stop":
         stopped = stop_background(directory)

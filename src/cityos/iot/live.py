@@ -1,9 +1,9 @@
 """Live sensors for the demo: a private Mosquitto, the IoT agent and the simulated fleet, all in
 the background of ``cityos demo``.
 
-Only a Mosquitto that is already installed is used (the demo never runs ``apt-get``:
-``scripts/mosquitto.sh`` installs it); if it is missing or does not start, the demo runs without
-live sensors and says why.
+Only a Mosquitto that is already installed is used (``cityos demo`` never runs ``apt-get``;
+``make demo`` installs it first with ``scripts/mosquitto.sh install``); if it is missing or does
+not start, the demo runs without live sensors and says why.
 """
 
 from __future__ import annotations
