@@ -13,13 +13,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from cityos.core.logging import get_logger
-
-log = get_logger(__name__)
+from cityos.hub.storage.side_tables import SideTables
 
 #: Advisory lock key of ledger migrations and writes on PostgreSQL.
 PG_LEDGER_LOCK = 0x4C454447  # "LEDG"
@@ -101,98 +95,10 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-class LedgerDatabase:
-    """Connections to the hub's database for the ledger tables.
+class LedgerDatabase(SideTables):
+    """The ledger's tables in the hub's database; every write transaction holds the ledger lock
+    on PostgreSQL (one writer at a time, as SQLite)."""
 
-    Parameters
-    ----------
-    storage
-        The hub's storage: :class:`~cityos.hub.storage.sqlite.SQLiteStorage` (its ``read`` and
-        ``write`` connections) or :class:`~cityos.hub.storage.postgres.PostgresStorage` (its
-        connection pool).
-    """
-
-    def __init__(self, storage: Any) -> None:
-        self.storage = storage
-        self.dialect = "postgresql" if hasattr(storage, "pool") else "sqlite"
-        if not hasattr(storage, "read"):
-            raise TypeError(f"no ledger tables on a {type(storage).__name__} backend")
-        self.migrate()
-
-    def sql(self, text: str) -> str:
-        """``text`` with ``?`` placeholders in this dialect's style."""
-        return text.replace("?", "%s") if self.dialect == "postgresql" else text
-
-    @contextmanager
-    def read(self) -> Iterator[Any]:
-        """A connection for reads (autocommit)."""
-        with self.storage.read() as conn:
-            yield conn
-
-    @contextmanager
-    def write(self) -> Iterator[Any]:
-        """A connection in a transaction holding the ledger lock; commits on clean exit."""
-        if self.dialect == "postgresql":
-            with self.storage.pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LEDGER_LOCK,))
-                yield conn
-        else:
-            with self.storage.write() as conn:
-                yield conn
-
-    def execute(self, conn: Any, text: str, params: Any = ()) -> Any:
-        """Run one statement written with ``?`` placeholders; returns the cursor."""
-        return conn.execute(self.sql(text), params)
-
-    def executemany(self, conn: Any, text: str, rows: list[Any]) -> None:
-        """Run one statement for many parameter rows."""
-        if not rows:
-            return
-        if self.dialect == "postgresql":
-            with conn.cursor() as cur:
-                cur.executemany(self.sql(text), rows)
-        else:
-            conn.executemany(text, rows)
-
-    def migrate(self) -> int:
-        """Apply the migrations this database lacks; returns the version found."""
-        found = self._version()
-        if found == SCHEMA_VERSION:
-            return found
-        if found > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"the ledger tables are at version {found}, newer than this code ({SCHEMA_VERSION})"
-            )
-        with self.write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS ledger_schema_version (version INTEGER NOT NULL)"
-            )
-            row = conn.execute("SELECT max(version) FROM ledger_schema_version").fetchone()
-            current = row[0] or 0
-            for version, what, sqlite_script, pg_script in MIGRATIONS:
-                if version <= current:
-                    continue
-                script = pg_script if self.dialect == "postgresql" else sqlite_script
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(
-                    self.sql("INSERT INTO ledger_schema_version (version) VALUES (?)"), (version,)
-                )
-                log.info("ledger tables migrated", extra={"version": version, "adds": what})
-        return found
-
-    def _version(self) -> int:
-        with self.read() as conn:
-            if self.dialect == "postgresql":
-                known = conn.execute(
-                    "SELECT to_regclass('ledger_schema_version') IS NOT NULL"
-                ).fetchone()[0]
-            else:
-                known = conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE name = 'ledger_schema_version'"
-                ).fetchone()
-            if not known:
-                return 0
-            row = conn.execute("SELECT max(version) FROM ledger_schema_version").fetchone()
-            return int(row[0] or 0)
+    prefix = "ledger"
+    migrations = MIGRATIONS
+    write_lock = PG_LEDGER_LOCK

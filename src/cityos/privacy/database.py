@@ -12,13 +12,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from cityos.core.logging import get_logger
-
-log = get_logger(__name__)
+from cityos.hub.storage.side_tables import SideTables
 
 #: Advisory lock key of privacy migrations and audit appends on PostgreSQL.
 PG_MIGRATION_LOCK = 0x50524956  # "PRIV"
@@ -174,108 +168,9 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-class PrivacyDatabase:
-    """Connections to the hub's database for the privacy tables.
+class PrivacyDatabase(SideTables):
+    """The privacy layer's tables in the hub's database (audit appends take their own lock)."""
 
-    Parameters
-    ----------
-    storage
-        The hub's storage: :class:`~cityos.hub.storage.sqlite.SQLiteStorage` (its ``read`` and
-        ``write`` connections) or :class:`~cityos.hub.storage.postgres.PostgresStorage` (its
-        connection pool).
-    """
-
-    def __init__(self, storage: Any) -> None:
-        self.storage = storage
-        self.dialect = "postgresql" if hasattr(storage, "pool") else "sqlite"
-        if not hasattr(storage, "read"):
-            raise TypeError(f"no privacy tables on a {type(storage).__name__} backend")
-        self.migrate()
-
-    def sql(self, text: str) -> str:
-        """``text`` with ``?`` placeholders in this dialect's style."""
-        return text.replace("?", "%s") if self.dialect == "postgresql" else text
-
-    @contextmanager
-    def read(self) -> Iterator[Any]:
-        """A connection for reads (autocommit)."""
-        with self.storage.read() as conn:
-            yield conn
-
-    @contextmanager
-    def write(self) -> Iterator[Any]:
-        """A connection inside a transaction that commits on clean exit, else rolls back."""
-        if self.dialect == "postgresql":
-            with self.storage.pool.connection() as conn, conn.transaction():
-                yield conn
-        else:
-            with self.storage.write() as conn:
-                yield conn
-
-    def execute(self, conn: Any, text: str, params: Any = ()) -> Any:
-        """Run one statement written with ``?`` placeholders; returns the cursor."""
-        return conn.execute(self.sql(text), params)
-
-    def migrate(self) -> int:
-        """Apply the migrations this database lacks; returns the version found."""
-        found = self._version()
-        if found == SCHEMA_VERSION:
-            return found
-        if found > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"the privacy tables are at version {found}, newer than this code "
-                f"({SCHEMA_VERSION})"
-            )
-        with self.write() as conn:
-            if self.dialect == "postgresql":
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS privacy_schema_version (version INTEGER NOT NULL)"
-            )
-            row = conn.execute("SELECT max(version) FROM privacy_schema_version").fetchone()
-            current = row[0] or 0
-            for version, what, sqlite_script, pg_script in MIGRATIONS:
-                if version <= current:
-                    continue
-                script = pg_script if self.dialect == "postgresql" else sqlite_script
-                for statement in _statements(script):
-                    conn.execute(statement)
-                conn.execute(
-                    self.sql("INSERT INTO privacy_schema_version (version) VALUES (?)"),
-                    (version,),
-                )
-                log.info("privacy tables migrated", extra={"version": version, "adds": what})
-        return found
-
-    def _version(self) -> int:
-        with self.read() as conn:
-            if self.dialect == "postgresql":
-                known = conn.execute(
-                    "SELECT to_regclass('privacy_schema_version') IS NOT NULL"
-                ).fetchone()[0]
-            else:
-                known = conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE name = 'privacy_schema_version'"
-                ).fetchone()
-            if not known:
-                return 0
-            row = conn.execute("SELECT max(version) FROM privacy_schema_version").fetchone()
-            return int(row[0] or 0)
-
-
-def _statements(script: str) -> list[str]:
-    """Split a script into statements at lines ending with ``;`` (a trigger body is written on
-    one line, so its inner ``;`` never ends a line)."""
-    out: list[str] = []
-    current: list[str] = []
-    for line in script.splitlines():
-        current.append(line)
-        if line.rstrip().endswith(";"):
-            statement = "\n".join(current).strip()
-            if statement.rstrip(";").strip():
-                out.append(statement)
-            current = []
-    rest = "\n".join(current).strip()
-    if rest:
-        out.append(rest)
-    return out
+    prefix = "privacy"
+    migrations = MIGRATIONS
+    migration_lock = PG_MIGRATION_LOCK
