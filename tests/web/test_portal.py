@@ -113,6 +113,38 @@ def test_grant_then_withdraw_a_consent(page, portal):
     assert console.errors == []
 
 
+def test_propose_and_support_a_city_problem(page, portal):
+    the_page, console = page
+    base, _ = portal
+    console.errors.clear()
+    dialogs: list[str] = []
+    the_page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    body = 'Too hot at noon <script>alert("x")</script>'
+    the_page.fill("#pt-p-title", "Shade on the BRT platform")
+    the_page.fill("#pt-p-body", body)
+    the_page.select_option("#pt-p-category", "mobility")
+    the_page.click("#pt-propose-form button[type=submit]")
+    item = the_page.locator(".proposal").first
+    item.wait_for()
+    assert item.locator(".proposal-body").inner_text() == body  # shown as text, not run
+    listed = httpx.get(f"{base}/governance/v1/proposals").json()
+    assert [(p["title"], p["author"], p["supporters"]) for p in listed] == [
+        ("Shade on the BRT platform", CITIZEN, 0)
+    ]
+    item.locator("button").click()
+    the_page.wait_for_function(
+        "document.querySelector('.proposal-count').textContent.startsWith('1 ')"
+    )
+    item.locator("button").click()  # a second signature of the same person
+    the_page.wait_for_selector("#pt-message[data-kind=error]")
+    assert "already supports" in _message(the_page)
+    assert httpx.get(f"{base}/governance/v1/proposals").json()[0]["supporters"] == 1
+    assert dialogs == []
+    the_page.locator("#pt-proposals").screenshot(path=str(ARTIFACTS / "portal-proposals.png"))
+    assert [e for e in console.errors if "409" not in e] == []
+    console.errors.clear()  # the refused second signature was logged as a failed request
+
+
 def test_download_then_erase_my_data(page, portal):
     the_page, console = page
     base, tokens = portal

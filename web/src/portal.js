@@ -50,6 +50,20 @@ addStrings({
     'state.expired': 'expired',
     'state.withdrawn': 'withdrawn',
     'cat.*': 'all my data',
+    'pt.proposals': 'City proposals',
+    'pt.noProposals': 'No proposals yet: be the first.',
+    'pt.propose': 'Propose a city problem to solve',
+    'pt.pTitle': 'Title',
+    'pt.pBody': 'What is the problem?',
+    'pt.pCategory': 'Topic',
+    'pt.proposeButton': 'Propose',
+    'pt.proposed': 'Your proposal is published.',
+    'pt.support': 'Support',
+    'pt.supported': 'Thank you: your support is counted.',
+    'pt.supporters': 'supporters',
+    'pt.answerDue': 'answer due',
+    'pt.overdue': 'overdue',
+    'pt.answered': 'answered',
   },
   ko: {
     'pt.title': '나의 데이터',
@@ -95,13 +109,29 @@ addStrings({
     'state.expired': '만료',
     'state.withdrawn': '철회됨',
     'cat.*': '내 데이터 전체',
+    'pt.proposals': '시민 제안',
+    'pt.noProposals': '아직 제안이 없습니다: 첫 제안을 해 보세요.',
+    'pt.propose': '도시 문제 제안하기',
+    'pt.pTitle': '제목',
+    'pt.pBody': '무엇이 문제인가요?',
+    'pt.pCategory': '분야',
+    'pt.proposeButton': '제안하기',
+    'pt.proposed': '제안이 게시되었습니다.',
+    'pt.support': '공감',
+    'pt.supported': '감사합니다: 공감이 반영되었습니다.',
+    'pt.supporters': '명 공감',
+    'pt.answerDue': '답변 기한',
+    'pt.overdue': '기한 초과',
+    'pt.answered': '답변 완료',
   },
 });
 
 /** Personal entity types of the default privacy settings (CITYOS_PRIVACY_PERSONAL_TYPES). */
 const CATEGORIES = ['Trip', 'Payment', 'HealthMeasurement', 'Person', 'Household', '*'];
 const KEY = 'cityos.portal.token';
-const state = { token: null, me: null, consents: [], audit: [] };
+const TOPICS = ['mobility', 'environment', 'safety', 'health', 'education', 'culture', 'energy',
+  'housing', 'governance', 'other'];
+const state = { token: null, me: null, consents: [], audit: [], proposals: [] };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -228,21 +258,66 @@ function renderCategories() {
   );
 }
 
+function levelText(level) {
+  if (level.answer) return `${level.who}: ${t('pt.answered')} — ${level.answer}`;
+  const due = `${t('pt.answerDue')} ${day(new Date(level.dueAt * 1000).toISOString())}`;
+  return `${level.who}: ${level.overdue ? t('pt.overdue') : due}`;
+}
+
+function renderProposals() {
+  const list = document.getElementById('pt-proposal-list');
+  if (!state.proposals.length) {
+    list.replaceChildren(el('li', { class: 'form-hint', text: t('pt.noProposals') }));
+    return;
+  }
+  list.replaceChildren(
+    ...state.proposals.map((p) => {
+      const button = el('button', { type: 'button', class: 'small-button', text: t('pt.support') });
+      button.addEventListener('click', () => support(p.id));
+      const reached = p.levels.filter((level) => level.reached);
+      return el(
+        'li',
+        { class: 'proposal', 'data-proposal': p.id },
+        el('h3', { class: 'proposal-title', text: p.title }),
+        el('p', { class: 'proposal-body', text: p.body }),
+        el(
+          'p',
+          { class: 'proposal-meta' },
+          el('span', { class: 'proposal-count', text: `${p.supporters} ${t('pt.supporters')}` }),
+          ` · ${p.category}`,
+          ...reached.map((level) => el('span', { class: 'proposal-level', text: ` · ${levelText(level)}` })),
+        ),
+        button,
+      );
+    }),
+  );
+}
+
+function renderTopics() {
+  document.getElementById('pt-p-category').replaceChildren(
+    ...TOPICS.map((topic) => el('option', { value: topic, text: topic })),
+  );
+}
+
 function render() {
   const signedIn = Boolean(state.me);
   document.getElementById('pt-signin').hidden = signedIn;
   document.getElementById('pt-signout').hidden = !signedIn;
-  for (const id of ['pt-consents', 'pt-audit', 'pt-data']) document.getElementById(id).hidden = !signedIn;
+  for (const id of ['pt-consents', 'pt-audit', 'pt-proposals', 'pt-data']) {
+    document.getElementById(id).hidden = !signedIn;
+  }
   document.getElementById('pt-who').textContent = signedIn ? state.me.subject : '';
   if (!signedIn) return;
   renderConsents();
   renderAudit();
+  renderProposals();
 }
 
 async function refresh() {
-  [state.consents, state.audit] = await Promise.all([
+  [state.consents, state.audit, state.proposals] = await Promise.all([
     api('GET', '/privacy/v1/consents'),
     api('GET', '/privacy/v1/my/audit?limit=200'),
+    api('GET', '/governance/v1/proposals?limit=50'),
   ]);
   render();
 }
@@ -301,6 +376,32 @@ async function grant(form) {
   }
 }
 
+async function propose(form) {
+  const data = new FormData(form);
+  try {
+    await api('POST', '/governance/v1/proposals', {
+      title: data.get('title'),
+      body: data.get('body'),
+      category: data.get('category'),
+    });
+    form.reset();
+    await refresh();
+    say(t('pt.proposed'));
+  } catch (error) {
+    say(error.message, 'error');
+  }
+}
+
+async function support(id) {
+  try {
+    await api('POST', `/governance/v1/proposals/${encodeURIComponent(id)}/signatures`, {});
+    await refresh();
+    say(t('pt.supported'));
+  } catch (error) {
+    say(error.message, 'error');
+  }
+}
+
 async function download() {
   try {
     const data = await api('GET', '/privacy/v1/my/data');
@@ -336,6 +437,7 @@ async function erase(form) {
 async function main() {
   applyStrings();
   renderCategories();
+  renderTopics();
   document.getElementById('lang-toggle').addEventListener('click', () => setLang(lang() === 'ko' ? 'en' : 'ko'));
   onLangChange(() => {
     renderCategories();
@@ -349,6 +451,10 @@ async function main() {
   document.getElementById('pt-grant-form').addEventListener('submit', (event) => {
     event.preventDefault();
     grant(event.target);
+  });
+  document.getElementById('pt-propose-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    propose(event.target);
   });
   document.getElementById('pt-download').addEventListener('click', download);
   document.getElementById('pt-erase-form').addEventListener('submit', (event) => {
