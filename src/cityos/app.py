@@ -163,9 +163,11 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.iot.http import router as iot_router
 
     app.include_router(iot_router)
+    from cityos.services.governance.petitions.http import register_records
     from cityos.services.governance.petitions.http import router as petitions_router
 
     app.include_router(petitions_router)  # proposals, support, answers (docs/governance.md)
+    register_records(app)  # MyData export and erasure reach the proposals too
     from cityos.iot.plugin import install as install_iot
 
     install_iot(the_hub)  # registry guard: provisioned devices change only through /iot/v1

@@ -147,3 +147,41 @@ def test_http_identities_in_production(tmp_path: Path):
         assert extra.status_code in (400, 422)
         assert client.get(url, headers=lee).json()["supporters"] == 2
     hub.storage.close()
+
+
+def test_mydata_export_and_erasure_reach_the_proposals(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path, mode="production", rate_limit_per_minute=0)
+    hub = open_hub(settings)
+    keys = load_keys(tmp_path)
+
+    def auth(subject: str) -> dict[str, str]:
+        token = mint_token(keys, settings, subject=subject, roles=("citizen",), scopes=["read"])
+        return {"Authorization": f"Bearer {token}"}
+
+    kim, lee = auth("kim"), auth("lee")
+    with TestClient(create_app(settings, hub), raise_server_exceptions=False) as client:
+        base = "/governance/v1/proposals"
+        benches = {"title": "Benches", "body": "Please.", "category": "health"}
+        mine = client.post(base, json=benches, headers=kim).headers["Location"]
+        theirs = client.post(base, json={"title": "Trees", "body": "More.",
+                                         "category": "environment"}, headers=lee)  # fmt: skip
+        other = theirs.headers["Location"]
+        client.post(f"{other}/signatures", json={}, headers=kim)
+        client.post(f"{mine}/signatures", json={}, headers=lee)
+        first = client.post(f"{other}/comments", json={"body": "Yes!"}, headers=kim).json()
+        client.post(f"{other}/comments", json={"body": "Agreed", "parent": first["id"]},
+                    headers=lee)  # fmt: skip
+        export = client.get("/privacy/v1/my/data", headers=kim).json()["services"]["governance"]
+        assert [p["title"] for p in export["proposals"]] == ["Benches"]
+        assert export["supported"] == [other.rsplit("/", 1)[1]]
+        assert [c["body"] for c in export["comments"]] == ["Yes!"]
+        erased = client.delete("/privacy/v1/my/data?confirm=erase", headers=kim).json()
+        assert erased["erased"]["serviceRecords"] == 3  # a comment, a support, a proposal
+        assert client.get(mine, headers=lee).status_code == 404
+        left = client.get(other, headers=lee).json()
+        assert left["supporters"] == 0
+        replies = client.get(f"{other}/comments", headers=lee).json()
+        assert [(c["body"], c["parent"]) for c in replies] == [("Agreed", None)]
+        again = client.get("/privacy/v1/my/data", headers=kim).json()["services"]["governance"]
+        assert again == {"proposals": [], "supported": [], "comments": []}
+    hub.storage.close()

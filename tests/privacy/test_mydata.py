@@ -127,6 +127,7 @@ def test_erasure_removes_me_from_every_table(city: City):
         "notificationsScrubbed": 2,
         "contexts": 1,
         "consents": 1,
+        "serviceRecords": 0,  # no proposals, supports or comments
     }
     after = _rows_naming(city, needles)
     assert set(after) <= KEPT, {t: rows[:2] for t, rows in after.items() if t not in KEPT}

@@ -22,7 +22,7 @@ cannot lose rows); erasure itself is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -57,6 +57,7 @@ class Erasure:
     outbox_rows: int = 0
     contexts: int = 0
     consents: int = 0
+    service_records: int = 0
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -64,8 +65,20 @@ class Erasure:
             "sharedEntitiesUnlinked": self.shared_entities,
             "notificationsScrubbed": self.outbox_rows,
             "contexts": self.contexts,
+            "serviceRecords": self.service_records,
             "consents": self.consents,
         }
+
+
+class ServiceRecords(Protocol):
+    """Records a service keeps about people outside the hub (its own tables), which the
+    service registers with :meth:`MyData.register` so export and erasure reach them."""
+
+    name: str
+
+    def export_subject(self, subject: str) -> dict[str, Any]: ...
+
+    def erase_subject(self, subject: str) -> int: ...
 
 
 class MyData:
@@ -84,6 +97,11 @@ class MyData:
         self.personal = personal
         self.consents = consents
         self.audit = audit
+        self.services: dict[str, ServiceRecords] = {}
+
+    def register(self, records: ServiceRecords) -> None:
+        """Include a service's own records in every export and erasure."""
+        self.services[records.name] = records
 
     # -- finding ------------------------------------------------------------------------------
     def holdings(self, tenant: str, subject: str) -> Holdings:
@@ -159,6 +177,7 @@ class MyData:
             "history": history,
             "consents": consents,
             "audit": audit,
+            "services": {n: r.export_subject(subject) for n, r in sorted(self.services.items())},
         }
 
     def _history(self, tenant: str, ids: list[str], ctx: Any) -> list[dict[str, Any]]:
@@ -199,6 +218,8 @@ class MyData:
         done.contexts = self._scrub_contexts(subject)
         with self.db.write() as conn:
             done.consents = self.consents.erase_subject(conn, tenant, subject)
+        for records in self.services.values():
+            done.service_records += records.erase_subject(subject)
         self._audit(tenant, access, "mydata.erase", f"done:{done.entities} entities")
         return done
 

@@ -50,13 +50,39 @@ class AnswerIn(BaseModel):
     answer: str = Field(max_length=100_000)
 
 
-def store_of(request: Request) -> PetitionStore:
+def petition_store(app: Any) -> PetitionStore:
     """The app's petition store (``governance.db`` in the data directory), opened on first use."""
-    state = request.app.state
+    state = app.state
     store = getattr(state, "petition_store", None)
     if store is None:
         store = state.petition_store = PetitionStore(state.settings.data_dir / "governance.db")
     return store
+
+
+class _AppRecords:
+    """The app's petition records as MyData sees them (the store opens when first asked)."""
+
+    name = "governance"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def export_subject(self, subject: str) -> dict[str, Any]:
+        return petition_store(self.app).export_subject(subject)
+
+    def erase_subject(self, subject: str) -> int:
+        return petition_store(self.app).erase_subject(subject)
+
+
+def register_records(app: Any) -> None:
+    """Make a citizen's MyData export and erasure reach the proposals, supports and comments."""
+    privacy = getattr(app.state, "privacy", None)
+    if privacy is not None:
+        privacy.mydata.register(_AppRecords(app))
+
+
+def store_of(request: Request) -> PetitionStore:
+    return petition_store(request.app)
 
 
 def actor(given: str | None, *roles: str) -> str:

@@ -220,6 +220,50 @@ class PetitionStore:
             ).fetchall()
             return [self._load(con, r) for r in rows]
 
+    # -- MyData (cityos.privacy.mydata.ServiceRecords) -------------------------------------
+    def export_subject(self, subject: str) -> dict[str, Any]:
+        """Everything here about ``subject``: proposals, supports, comments, answers given."""
+        with self.file.connect() as con:
+            proposals = [
+                self._load(con, r)
+                for r in con.execute("SELECT * FROM gov_proposal WHERE author = ?", (subject,))
+            ]
+            supported = [r[0] for r in con.execute(
+                "SELECT proposal FROM gov_signature WHERE signer = ? ORDER BY signed_at",
+                (subject,),
+            )]  # fmt: skip
+            comments = [
+                {"id": i, "proposal": p, "body": b, "createdAt": t}
+                for i, p, b, t in con.execute(
+                    "SELECT id, proposal, body, created_at FROM gov_comment WHERE author = ?",
+                    (subject,),
+                )
+            ]
+        return {
+            "proposals": [{"id": p.id, "title": p.title, "body": p.body} for p in proposals],
+            "supported": supported,
+            "comments": comments,
+        }
+
+    def erase_subject(self, subject: str) -> int:
+        """Delete ``subject``'s proposals (with their supports and discussion), supports and
+        comments; a reply to an erased comment stays, detached. Returns the rows deleted."""
+        with self.file.write() as con:
+            erased = con.execute(
+                "SELECT id FROM gov_comment WHERE author = ? OR proposal IN "
+                "(SELECT id FROM gov_proposal WHERE author = ?)",
+                (subject, subject),
+            ).fetchall()
+            con.executemany(
+                "UPDATE gov_comment SET parent = NULL WHERE parent = ?", erased
+            )  # fmt: skip
+            removed = con.execute("DELETE FROM gov_comment WHERE author = ?", (subject,)).rowcount
+            removed += con.execute(
+                "DELETE FROM gov_signature WHERE signer = ?", (subject,)
+            ).rowcount
+            removed += con.execute("DELETE FROM gov_proposal WHERE author = ?", (subject,)).rowcount
+        return removed
+
     @staticmethod
     def _row(con: sqlite3.Connection, proposal_id: str) -> tuple[Any, ...]:
         row = con.execute("SELECT * FROM gov_proposal WHERE id = ?", (proposal_id,)).fetchone()
