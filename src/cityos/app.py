@@ -156,6 +156,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     from cityos.services.mobility.parking.http import router as parking_router
 
     app.include_router(parking_router)
+    from cityos.services.mobility.parking.http import register_records as register_parking
+
+    register_parking(app)  # MyData export and erasure reach slots and bookings
     from cityos.ledger.http import router as ledger_router
 
     app.include_router(ledger_router)  # transparency log, currency, notarisation (docs/ledger.md)

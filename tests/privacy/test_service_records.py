@@ -75,3 +75,25 @@ def test_trip_bookings_cannot_be_made_in_another_name(prod_client: TestClient, m
     refused = prod_client.post("/mobility/v1/bookings", json=body, headers=_token(mint, "c-b"))
     assert refused.status_code == 403
     assert "only the person the record is about" in refused.json()["detail"]
+
+
+def test_mydata_export_and_erasure_reach_parking_records(prod_client: TestClient, mint: Mint):
+    a, b = _token(mint, "citizen-a"), _token(mint, "citizen-b")
+    operator = _token(mint, "op-1", "operator")
+    slot_id = prod_client.post("/mobility/v1/parking/slots", json=SLOT, headers=a).json()["id"]
+    body = _booking("citizen-b") | {"slotId": slot_id}
+    booking = prod_client.post("/mobility/v1/parking/bookings", json=body, headers=b)
+    where = booking.headers["Location"]
+    spot = f"/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:{slot_id}"
+    assert prod_client.get(spot, headers=operator).status_code == 200
+    mine = prod_client.get("/privacy/v1/my/data", headers=b).json()["services"]["parking"]
+    assert [x["booking_id"] for x in mine["bookings"]] == [where.rsplit("/", 1)[1]]
+    theirs = prod_client.get("/privacy/v1/my/data", headers=a).json()["services"]["parking"]
+    assert [s["slot_id"] for s in theirs["slots"]] == [slot_id] and theirs["bookings"] == []
+    erased = prod_client.delete("/privacy/v1/my/data?confirm=erase", headers=a).json()
+    assert erased["erased"]["serviceRecords"] == 2  # the slot and the booking made on it
+    assert prod_client.get(f"/mobility/v1/parking/slots/{slot_id}", headers=a).status_code == 404
+    assert prod_client.get(spot, headers=operator).status_code == 404  # withdrawn from the hub
+    assert prod_client.get(where, headers=operator).status_code == 404
+    after = prod_client.get("/privacy/v1/my/data", headers=a).json()["services"]["parking"]
+    assert after == {"slots": [], "bookings": []}

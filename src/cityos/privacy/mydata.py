@@ -76,9 +76,9 @@ class ServiceRecords(Protocol):
 
     name: str
 
-    def export_subject(self, subject: str) -> dict[str, Any]: ...
+    def export_subject(self, subject: str, tenant: str) -> dict[str, Any]: ...
 
-    def erase_subject(self, subject: str) -> int: ...
+    def erase_subject(self, subject: str, tenant: str) -> int: ...
 
 
 class MyData:
@@ -177,7 +177,9 @@ class MyData:
             "history": history,
             "consents": consents,
             "audit": audit,
-            "services": {n: r.export_subject(subject) for n, r in sorted(self.services.items())},
+            "services": {
+                n: r.export_subject(subject, tenant) for n, r in sorted(self.services.items())
+            },
         }
 
     def _history(self, tenant: str, ids: list[str], ctx: Any) -> list[dict[str, Any]]:
@@ -219,7 +221,7 @@ class MyData:
         with self.db.write() as conn:
             done.consents = self.consents.erase_subject(conn, tenant, subject)
         for records in self.services.values():
-            done.service_records += records.erase_subject(subject)
+            done.service_records += records.erase_subject(subject, tenant)
         self._audit(tenant, access, "mydata.erase", f"done:{done.entities} entities")
         return done
 

@@ -67,10 +67,10 @@ class _AppRecords:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    def export_subject(self, subject: str) -> dict[str, Any]:
-        return petition_store(self.app).export_subject(subject)
+    def export_subject(self, subject: str, tenant: str) -> dict[str, Any]:
+        return petition_store(self.app).export_subject(subject)  # proposals have no tenant
 
-    def erase_subject(self, subject: str) -> int:
+    def erase_subject(self, subject: str, tenant: str) -> int:
         return petition_store(self.app).erase_subject(subject)
 
 

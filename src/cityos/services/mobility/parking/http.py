@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
+from cityos.core.errors import ResourceNotFound
 from cityos.privacy.records import check_record_access, may_see_person
 from cityos.services.mobility.parking.store import Booking, ParkingStore, Slot
 
@@ -22,13 +23,47 @@ router = APIRouter(tags=["Mobility: parking sharing"])
 
 def store_of(request: Request) -> ParkingStore:
     """The app's parking store, opened on first use in the hub's database."""
-    state = request.app.state
-    store = getattr(state, "parking_store", None)
-    if store is None:
-        settings = state.settings
-        store = ParkingStore.for_database_url(settings.resolved_database_url(), settings.data_dir)
-        state.parking_store = store
-    return store
+    return _AppRecords(request.app)._store()
+
+
+class _AppRecords:
+    """The parking records as MyData sees them (``cityos.privacy.mydata.ServiceRecords``)."""
+
+    name = "parking"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def _store(self) -> ParkingStore:
+        state = self.app.state
+        store = getattr(state, "parking_store", None)
+        if store is None:
+            settings = state.settings
+            store = ParkingStore.for_database_url(
+                settings.resolved_database_url(), settings.data_dir
+            )
+            state.parking_store = store
+        return store
+
+    def export_subject(self, subject: str, tenant: str) -> dict[str, Any]:
+        return self._store().export_subject(subject)
+
+    def erase_subject(self, subject: str, tenant: str) -> int:
+        removed, slots = self._store().erase_subject(subject)
+        hub = self.app.state.hub
+        for slot_id in slots:  # the published ParkingSpot goes with its slot
+            try:
+                hub.delete_entity(f"urn:ngsi-ld:ParkingSpot:{slot_id}", tenant)
+            except ResourceNotFound:
+                pass
+        return removed
+
+
+def register_records(app: Any) -> None:
+    """Make a citizen's MyData export and erasure reach their slots and bookings."""
+    privacy = getattr(app.state, "privacy", None)
+    if privacy is not None:
+        privacy.mydata.register(_AppRecords(app))
 
 
 def _tenant(request: Request) -> str:

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cityos.core.errors import CITYOS_PROBLEM_BASE, BadRequestData, CityOSError, ResourceNotFound
 from cityos.core.sqlite_file import SqliteFile
@@ -267,6 +268,40 @@ class ParkingStore:
             if cur.rowcount == 0:
                 raise ResourceNotFound(f"no booking {booking_id!r}")
         return self.booking(booking_id)
+
+    # -- MyData (cityos.privacy.mydata.ServiceRecords, through the HTTP module) --------------
+    def export_subject(self, subject: str) -> dict[str, Any]:
+        """The slots ``subject`` published and the bookings they made."""
+        with self.file.connect() as con:
+            slots = [r[0] for r in con.execute(
+                "SELECT slot_id FROM parking_slot WHERE owner = ? ORDER BY slot_id", (subject,)
+            )]  # fmt: skip
+            bookings = [Booking(*r) for r in con.execute(
+                "SELECT * FROM parking_booking WHERE driver = ? ORDER BY start_s", (subject,)
+            )]  # fmt: skip
+        return {
+            "slots": [self.slot(s).__dict__ for s in slots],
+            "bookings": [b.__dict__ for b in bookings],
+        }
+
+    def erase_subject(self, subject: str) -> tuple[int, list[str]]:
+        """Delete ``subject``'s bookings, and their slots with the bookings made on them (a slot
+        whose owner is erased is withdrawn). Returns the rows deleted and the slot ids."""
+        with self.file.write() as con:
+            slots = [r[0] for r in con.execute(
+                "SELECT slot_id FROM parking_slot WHERE owner = ?", (subject,)
+            )]  # fmt: skip
+            removed = con.execute(
+                "DELETE FROM parking_booking WHERE driver = ?", (subject,)
+            ).rowcount
+            for slot_id in slots:
+                removed += con.execute(
+                    "DELETE FROM parking_booking WHERE slot_id = ?", (slot_id,)
+                ).rowcount
+                removed += con.execute(
+                    "DELETE FROM parking_slot WHERE slot_id = ?", (slot_id,)
+                ).rowcount
+        return removed, slots
 
     def bookings(self, slot_id: str) -> list[Booking]:
         with self.file.connect() as con:
