@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from subscription_kit import CORE, fast_settings, subscription, wait_until
+from subscription_kit import CORE, dead_port_url, fast_settings, subscription, wait_until
 
 from cityos.core.settings import Settings
 from cityos.hub.subscriptions.service import SubscriptionService, subscriptions_of
@@ -120,11 +121,7 @@ def test_each_subscription_publishes_to_its_own_topic(mosquitto, hub, service):
 
 
 def test_unreachable_broker_is_retried_then_dead_lettered(hub, service):
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = urlsplit(dead_port_url()).port  # a port nobody listens on
     sid = service.create(_mqtt_sub(f"mqtt://127.0.0.1:{port}/city", "1"), hub.context())
     pm = {"type": "Property", "value": 12}
     hub.create_entity({"id": f"{AQ}9", "type": "AirQualityObserved", "pm25": pm}, hub.context())

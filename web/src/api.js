@@ -13,7 +13,8 @@ export class HubError extends Error {
   }
 }
 
-async function failure(response, url) {
+/** The HubError of a failed response, with its RFC 7807 problem details when there are any. */
+export async function failure(response, url) {
   let problem = null;
   try {
     problem = await response.json();

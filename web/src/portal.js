@@ -2,6 +2,7 @@
 // (their audit trail) and their data (MyData export, erasure), through the privacy API with the
 // citizen's own access token. The token is kept in sessionStorage: this tab only.
 
+import { el } from './dom.js';
 import { addStrings, applyStrings, lang, onLangChange, setLang, t } from './i18n.js';
 
 addStrings({
@@ -132,16 +133,6 @@ const KEY = 'cityos.portal.token';
 const TOPICS = ['mobility', 'environment', 'safety', 'health', 'education', 'culture', 'energy',
   'housing', 'governance', 'other'];
 const state = { token: null, me: null, consents: [], audit: [], proposals: [] };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === 'text') node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
 
 function say(text, kind = 'info') {
   const message = document.getElementById('pt-message');

@@ -3,7 +3,8 @@
 // side against the city's targets (MISSION §3), so that citizens see the simulated effect of a
 // plan before it is decided.
 
-import { HubError, NGSI_LD } from './api.js';
+import { NGSI_LD, failure } from './api.js';
+import { el } from './dom.js';
 import { addStrings, applyStrings, lang, onLangChange, setLang, t } from './i18n.js';
 
 addStrings({
@@ -174,30 +175,11 @@ function minutes(x) {
   return Number.isFinite(x) ? `${decimal(x)} min` : '–';
 }
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === 'text') node.textContent = value;
-    else if (name === 'style') Object.assign(node.style, value);
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
-
 async function entities(type) {
   const params = new URLSearchParams({ type, options: 'keyValues', limit: '100' });
   const url = `${NGSI_LD}/entities?${params}`;
   const response = await fetch(url, { headers: { Accept: 'application/json' } });
-  if (!response.ok) {
-    let problem = null;
-    try {
-      problem = await response.json();
-    } catch {
-      // Not JSON: the status alone explains it.
-    }
-    throw new HubError(response.status, url, problem);
-  }
+  if (!response.ok) throw await failure(response, url);
   return response.json();
 }
 

@@ -263,9 +263,13 @@ class NotificationSender:
             total += len(row.data)
             yield row
 
+    def _timeout(self, sub: Subscription) -> float:
+        """The subscription's ``endpoint.timeout`` when shorter than the sender's, else that."""
+        return min(sub.timeout_s, self.timeout_s) if sub.timeout_s else self.timeout_s
+
     def _publish(self, sub: Subscription, body: dict[str, object]) -> tuple[bool, str]:
         """Publish a notification to an MQTT endpoint (:mod:`.mqtt`)."""
-        timeout = min(sub.timeout_s, self.timeout_s) if sub.timeout_s else self.timeout_s
+        timeout = self._timeout(sub)
         with self._lock:
             if self._mqtt is None:
                 from cityos.hub.subscriptions.mqtt import MqttPublisher
@@ -277,7 +281,7 @@ class NotificationSender:
     def _post(self, sub: Subscription, body: dict[str, object]) -> tuple[bool, str]:
         """POST a notification; whether the receiver answered 2xx, and why not."""
         assert self._client is not None
-        timeout = min(sub.timeout_s, self.timeout_s) if sub.timeout_s else self.timeout_s
+        timeout = self._timeout(sub)
         try:
             with self._client.stream(
                 "POST",

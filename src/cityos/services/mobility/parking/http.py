@@ -22,8 +22,18 @@ router = APIRouter(tags=["Mobility: parking sharing"])
 
 
 def store_of(request: Request) -> ParkingStore:
+    return parking_store(request.app)
+
+
+def parking_store(app: Any) -> ParkingStore:
     """The app's parking store, opened on first use in the hub's database."""
-    return _AppRecords(request.app)._store()
+    state = app.state
+    store = getattr(state, "parking_store", None)
+    if store is None:
+        settings = state.settings
+        store = ParkingStore.for_database_url(settings.resolved_database_url(), settings.data_dir)
+        state.parking_store = store
+    return store
 
 
 class _AppRecords:
@@ -34,22 +44,11 @@ class _AppRecords:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    def _store(self) -> ParkingStore:
-        state = self.app.state
-        store = getattr(state, "parking_store", None)
-        if store is None:
-            settings = state.settings
-            store = ParkingStore.for_database_url(
-                settings.resolved_database_url(), settings.data_dir
-            )
-            state.parking_store = store
-        return store
-
     def export_subject(self, subject: str, tenant: str) -> dict[str, Any]:
-        return self._store().export_subject(subject)
+        return parking_store(self.app).export_subject(subject)
 
     def erase_subject(self, subject: str, tenant: str) -> int:
-        removed, slots = self._store().erase_subject(subject)
+        removed, slots = parking_store(self.app).erase_subject(subject)
         hub = self.app.state.hub
         for slot_id in slots:  # the published ParkingSpot goes with its slot
             try:
